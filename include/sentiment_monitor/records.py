@@ -1,0 +1,89 @@
+"""The shape of a mention at each stage: the export record, the normalized row, the scored row.
+
+Everything that moves between steps is described here once, so a source, the normalizer, the
+validator and the warehouse agree on names and types without importing each other.
+"""
+
+from __future__ import annotations
+
+import pyarrow as pa
+
+#: Platforms the product knows. Export records naming any other platform are rejected.
+PLATFORMS: tuple[str, ...] = ("mastodon", "bluesky")
+
+#: Keys an export record must carry (JSONL keys or CSV columns), from DESIGN.md.
+REQUIRED_EXPORT_FIELDS: tuple[str, ...] = ("platform", "id", "author", "created_at", "text")
+
+#: Optional keys of an export record. ``repost_of_id`` is this project's addition: a record that
+#: re-shares another post (a Mastodon boost, a Bluesky repost) names the post it re-shares and is
+#: counted as a duplicate, never as a new mention.
+OPTIONAL_EXPORT_FIELDS: tuple[str, ...] = (
+    "in_reply_to_id",
+    "url",
+    "author_followers",
+    "lang",
+    "repost_of_id",
+)
+
+EXPORT_FIELDS: tuple[str, ...] = REQUIRED_EXPORT_FIELDS + OPTIONAL_EXPORT_FIELDS
+
+#: Sentiment labels, from VADER's conventional thresholds; ``unscored`` when VADER cannot read it.
+LABELS: tuple[str, ...] = ("positive", "neutral", "negative", "unscored")
+
+#: One normalized mention, as staged between normalize and score (Parquet).
+NORMALIZED_SCHEMA = pa.schema(
+    [
+        ("platform", pa.string()),
+        ("mention_id", pa.string()),
+        ("day", pa.string()),  # UTC day of the run that collected it, YYYY-MM-DD
+        ("author", pa.string()),
+        ("author_followers", pa.int64()),
+        ("created_at", pa.string()),  # UTC, ISO 8601 "YYYY-MM-DDTHH:MM:SS.ffffff+00:00"
+        ("text", pa.string()),
+        ("lang", pa.string()),
+        ("url", pa.string()),
+        ("in_reply_to_id", pa.string()),
+        ("is_brand", pa.bool_()),
+        ("is_question", pa.bool_()),
+        ("source", pa.string()),
+    ]
+)
+
+#: Columns the score step adds.
+SCORE_FIELDS: list[tuple[str, pa.DataType]] = [
+    ("compound", pa.float64()),
+    ("pos", pa.float64()),
+    ("neu", pa.float64()),
+    ("neg", pa.float64()),
+    ("label", pa.string()),
+    ("score_note", pa.string()),
+]
+
+SCORED_SCHEMA = pa.schema(list(NORMALIZED_SCHEMA) + [pa.field(n, t) for n, t in SCORE_FIELDS])
+
+#: Columns of a quarantined record, as staged and as stored in the ``rejects`` table.
+REJECT_SCHEMA = pa.schema(
+    [
+        ("day", pa.string()),
+        ("source", pa.string()),
+        ("file", pa.string()),
+        ("record_no", pa.int64()),  # 1-based line (JSONL) or data row (CSV) in its file
+        ("stage", pa.string()),  # normalize | validate
+        ("reason", pa.string()),
+        ("raw", pa.string()),
+    ]
+)
+
+MENTION_COLUMNS: list[str] = [f.name for f in SCORED_SCHEMA]
+REJECT_COLUMNS: list[str] = [f.name for f in REJECT_SCHEMA]
+
+
+def label_for(compound: float | None, positive: float, negative: float) -> str:
+    """Label a compound score: ``>= positive`` positive, ``<= negative`` negative, else neutral."""
+    if compound is None:
+        return "unscored"
+    if compound >= positive:
+        return "positive"
+    if compound <= negative:
+        return "negative"
+    return "neutral"
