@@ -22,7 +22,7 @@ HOME_ENV = "SENTIMENT_HOME"
 
 
 class ConfigError(ValueError):
-    """The configuration file is missing, unreadable or has a bad value; the message names the key."""
+    """The configuration is missing, unreadable or has a bad value; the message names the key."""
 
 
 def project_root() -> Path:
@@ -70,9 +70,21 @@ class Scoring(_Strict):
     #: Posts longer than this are scored on their first ``max_text_chars`` characters (see README).
     max_text_chars: int = Field(20_000, ge=280)
     #: Rows per scored chunk; bounds memory.
-    chunk_rows: int = Field(50_000, ge=100)
+    chunk_rows: int = Field(50_000, ge=1)
     #: Processes used to score; 0 means one per core.
     workers: int = Field(0, ge=0)
+    #: The brand's lexicon: word -> valence (-4 to 4) on top of VADER's, e.g. ``killer: 0``.
+    lexicon: dict[str, float] = Field(default_factory=dict)
+
+    @field_validator("lexicon")
+    @classmethod
+    def _valences(cls, lexicon: dict[str, float]) -> dict[str, float]:
+        for word, valence in lexicon.items():
+            if not word.strip():
+                raise ValueError("empty word in lexicon")
+            if not -4 <= valence <= 4:
+                raise ValueError(f"valence of {word!r} must be between -4 and 4, got {valence}")
+        return {word.strip().lower(): float(v) for word, v in lexicon.items()}
 
 
 class FlagRules(_Strict):
@@ -144,8 +156,10 @@ def _format_error(path: Path, error: ValidationError) -> str:
     for item in error.errors():
         key = ".".join(str(part) for part in item["loc"]) or "(top level)"
         message = item["msg"]
-        if "input" in item and item["type"] not in ("missing",) and not isinstance(
-            item["input"], (dict, list)
+        if (
+            "input" in item
+            and item["type"] not in ("missing",)
+            and not isinstance(item["input"], (dict, list))
         ):
             message += f" (got {item['input']!r})"
         lines.append(f"  {key}: {message}")

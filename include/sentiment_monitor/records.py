@@ -45,6 +45,7 @@ NORMALIZED_SCHEMA = pa.schema(
         ("in_reply_to_id", pa.string()),
         ("is_brand", pa.bool_()),
         ("is_question", pa.bool_()),
+        ("mentions_brand", pa.bool_()),  # the text names one of the brand's handles
         ("source", pa.string()),
     ]
 )

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 from abc import ABC, abstractmethod
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -71,7 +71,8 @@ class ExtractResult:
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> ExtractResult:
         """Rebuild from :meth:`to_dict`."""
-        data = dict(data)
+        known = {f.name for f in fields(cls)}
+        data = {key: value for key, value in data.items() if key in known}
         data["files"] = [LandedFile(**f) for f in data["files"]]
         return cls(**data)
 

@@ -1,0 +1,196 @@
+"""The night's steps as plain functions: what each DAG task calls, and a runner without Airflow.
+
+Every step reads its inputs from files or the warehouse, writes its outputs the same way, and
+returns a small JSON-safe dict (paths and counts) - what Airflow keeps in XCom. The staging
+folder of a day is ``<staging_path>/<day>/``; each step empties its own sub-folder first, so a
+retried or rerun step starts clean.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import time
+from pathlib import Path
+from typing import Any
+
+from sentiment_monitor.config import Config, load_config
+from sentiment_monitor.flags import flag_day
+from sentiment_monitor.marts import build_marts
+from sentiment_monitor.normalize import normalize_day
+from sentiment_monitor.scoring import ScoreSettings, score_parts, worker_count
+from sentiment_monitor.sources import build_source
+from sentiment_monitor.sources.base import ConnectionInfo, ExtractResult
+from sentiment_monitor.warehouse import load_day, make_engine, record_run
+
+log = logging.getLogger(__name__)
+
+
+def check_day(day: str) -> str:
+    """``YYYY-MM-DD`` or a ValueError that says so."""
+    try:
+        return dt.date.fromisoformat(day).isoformat()
+    except ValueError:
+        raise ValueError(f"day must be YYYY-MM-DD, got {day!r}") from None
+
+
+def staging_dir(config: Config, day: str) -> Path:
+    """The day's staging folder."""
+    return config.staging_path / day
+
+
+def _timed(result: dict[str, Any], started: float) -> dict[str, Any]:
+    result["seconds"] = round(time.perf_counter() - started, 3)
+    return result
+
+
+def extract(
+    config: Config, day: str, source_name: str, connection: ConnectionInfo | None = None
+) -> dict[str, Any]:
+    """Run one configured source for ``day``."""
+    started = time.perf_counter()
+    source = build_source(config.source(source_name), config.brand, config.landing_path, connection)
+    result = source.extract(dt.date.fromisoformat(day)).to_dict()
+    log.info("source %s: %d file(s) for %s", source_name, len(result["files"]), day)
+    return _timed(result, started)
+
+
+def normalize(config: Config, day: str, extracts: list[dict[str, Any]]) -> dict[str, Any]:
+    """Normalize everything the sources landed for ``day``."""
+    started = time.perf_counter()
+    results = [ExtractResult.from_dict(e) for e in extracts]
+    result = normalize_day(config, day, results, staging_dir(config, day)).to_dict()
+    log.info(
+        "normalized %s: read %d, emitted %d, rejected %d, duplicates %d",
+        day,
+        result["read"],
+        result["emitted"],
+        result["rejected"],
+        result["duplicates"],
+    )
+    return _timed(result, started)
+
+
+def score_settings(config: Config) -> ScoreSettings:
+    """The scoring settings a worker process needs, from the configuration."""
+    scoring = config.scoring
+    return ScoreSettings(
+        positive_threshold=scoring.positive_threshold,
+        negative_threshold=scoring.negative_threshold,
+        languages=tuple(scoring.languages),
+        max_text_chars=scoring.max_text_chars,
+        lexicon=tuple(sorted(scoring.lexicon.items())),
+    )
+
+
+def score(config: Config, day: str, normalized: dict[str, Any]) -> dict[str, Any]:
+    """Score the normalized parts across this worker's cores."""
+    started = time.perf_counter()
+    result = score_parts(
+        normalized["parts"],
+        staging_dir(config, day) / "scored",
+        score_settings(config),
+        worker_count(config.scoring.workers),
+        day,
+    ).to_dict()
+    log.info("scored %s: %s", day, result["labels"])
+    return _timed(result, started)
+
+
+def validate(config: Config, day: str, scored: dict[str, Any]) -> dict[str, Any]:
+    """Run the Great Expectations suites over the scored parts."""
+    from sentiment_monitor.validation import validate_parts
+
+    started = time.perf_counter()
+    result = validate_parts(scored["parts"], staging_dir(config, day) / "validated", day).to_dict()
+    log.info("validated %s: %d passed, %d rejected", day, result["passed"], result["rejected"])
+    return _timed(result, started)
+
+
+def load(
+    config: Config,
+    day: str,
+    normalized: dict[str, Any],
+    validated: dict[str, Any],
+    url: str | None = None,
+) -> dict[str, Any]:
+    """Load the validated mentions and every reject of the day in one transaction."""
+    started = time.perf_counter()
+    result = load_day(
+        make_engine(url),
+        day,
+        validated["parts"],
+        normalized["rejects"] + validated["rejects"],
+        records_read=normalized["read"],
+        duplicates=normalized["duplicates"],
+        reposts=normalized["reposts"],
+        validation=validated["suites"],
+        per_source=normalized["per_source"],
+    ).to_dict()
+    log.info(
+        "loaded %s: read %d = loaded %d + rejected %d + duplicates %d",
+        day,
+        result["records_read"],
+        result["loaded"],
+        result["rejected"],
+        result["duplicates"],
+    )
+    return _timed(result, started)
+
+
+def flag(config: Config, day: str, url: str | None = None) -> dict[str, Any]:
+    """Raise, re-rank and withdraw the day's flags."""
+    started = time.perf_counter()
+    result = flag_day(make_engine(url), day, config.flags).to_dict()
+    log.info("flags %s: raised %s, withdrawn %d", day, result["raised"], result["withdrawn"])
+    return _timed(result, started)
+
+
+def marts(
+    config: Config,
+    day: str,
+    flagged: dict[str, Any],
+    url: str | None = None,
+) -> dict[str, Any]:
+    """Rebuild the marts for the days this run touched."""
+    started = time.perf_counter()
+    counts = build_marts(make_engine(url), flagged["touched_days"])
+    return _timed({"day": day, "days": flagged["touched_days"], "rows": counts}, started)
+
+
+def finish(
+    day: str, run_id: str, steps: dict[str, dict[str, Any]], url: str | None = None
+) -> dict[str, Any]:
+    """Record the run in ``run_log`` with each step's duration."""
+    loaded = steps["load"]
+    durations = {name: step.get("seconds", 0.0) for name, step in steps.items()}
+    record_run(make_engine(url), run_id, day, loaded, durations)
+    return {"day": day, "run_id": run_id, "durations": durations, **loaded}
+
+
+def run_day(
+    day: str,
+    *,
+    config: Config | None = None,
+    url: str | None = None,
+    connections: dict[str, ConnectionInfo] | None = None,
+    run_id: str | None = None,
+) -> dict[str, Any]:
+    """The whole night for one day without Airflow (benchmarks, scripts): same steps, same order."""
+    day = check_day(day)
+    config = config or load_config()
+    connections = connections or {}
+    extracts = [
+        extract(config, day, options["name"], connections.get(options.get("conn_id", "")))
+        for options in config.sources
+    ]
+    steps: dict[str, dict[str, Any]] = {}
+    steps["extract"] = {"seconds": sum(e["seconds"] for e in extracts)}
+    steps["normalize"] = normalize(config, day, extracts)
+    steps["score"] = score(config, day, steps["normalize"])
+    steps["validate"] = validate(config, day, steps["score"])
+    steps["load"] = load(config, day, steps["normalize"], steps["validate"], url)
+    steps["flag"] = flag(config, day, url)
+    steps["marts"] = marts(config, day, steps["flag"], url)
+    steps["finish"] = finish(day, run_id or f"direct__{day}", steps, url)
+    return steps

@@ -1,0 +1,166 @@
+"""Score: VADER sentiment for every normalized mention, in chunks, across cores.
+
+Each Parquet part from normalize is scored as a unit by one process (one analyzer per process,
+built once), so a day of a million mentions streams through in bounded memory and a 2-core
+worker uses both cores. The same :func:`score_part` is what a mapped Airflow task runs, so
+spreading parts over workers and over cores is one code path.
+
+Policies, documented in the README:
+
+* Posts whose declared ``lang`` is not in ``scoring.languages`` are kept but not scored
+  (VADER reads English only); ``label`` is ``unscored`` and ``score_note`` says why. Posts
+  without a declared language are scored.
+* Posts longer than ``scoring.max_text_chars`` are scored on their first that many characters,
+  and ``score_note`` says so. The scorer is linear in text length, so this guards time, not
+  correctness.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import multiprocessing
+import os
+import shutil
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from sentiment_monitor.records import SCORED_SCHEMA, label_for
+
+_ANALYZERS: dict[tuple[tuple[str, float], ...], Any] = {}
+
+
+@dataclass(frozen=True)
+class ScoreSettings:
+    """What a scoring process needs to know; plain data so it can cross process boundaries."""
+
+    positive_threshold: float = 0.05
+    negative_threshold: float = -0.05
+    languages: tuple[str, ...] = ("en",)
+    max_text_chars: int = 20_000
+    lexicon: tuple[tuple[str, float], ...] = ()
+
+
+@dataclass
+class ScoreResult:
+    """Counts and output parts of the score step."""
+
+    day: str
+    rows: int = 0
+    scored: int = 0
+    unscored: int = 0
+    truncated: int = 0
+    labels: dict[str, int] = field(default_factory=dict)
+    parts: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-safe form for XCom."""
+        return asdict(self)
+
+
+def analyzer(lexicon: tuple[tuple[str, float], ...] = ()) -> Any:
+    """This process's analyzer for the given lexicon overrides, built once."""
+    found = _ANALYZERS.get(lexicon)
+    if found is None:
+        from sentiment_monitor.vader_fast import FastSentimentAnalyzer
+
+        found = FastSentimentAnalyzer(lexicon_overrides=dict(lexicon) or None)
+        _ANALYZERS[lexicon] = found
+    return found
+
+
+def score_text(text: str, lang: str | None, settings: ScoreSettings) -> dict[str, Any]:
+    """Scores, label and note for one post, following the policies in the module docstring."""
+    if lang and lang.split("-")[0] not in settings.languages:
+        return {
+            "compound": None,
+            "pos": None,
+            "neu": None,
+            "neg": None,
+            "label": "unscored",
+            "score_note": f"lang {lang!r}: VADER reads English only",
+        }
+    note = None
+    if len(text) > settings.max_text_chars:
+        note = f"scored on the first {settings.max_text_chars} of {len(text)} characters"
+        text = text[: settings.max_text_chars]
+    scores = analyzer(settings.lexicon).polarity_scores(text)
+    compound = scores["compound"]
+    return {
+        "compound": compound,
+        "pos": scores["pos"],
+        "neu": scores["neu"],
+        "neg": scores["neg"],
+        "label": label_for(compound, settings.positive_threshold, settings.negative_threshold),
+        "score_note": note,
+    }
+
+
+def score_part(in_path: str, out_path: str, settings: ScoreSettings) -> dict[str, Any]:
+    """Score one normalized Parquet part into ``out_path``; return its counts."""
+    table = pq.read_table(in_path)
+    texts = table.column("text").to_pylist()
+    langs = table.column("lang").to_pylist()
+    columns: dict[str, list[Any]] = {
+        name: [] for name in ("compound", "pos", "neu", "neg", "label", "score_note")
+    }
+    counts = {"rows": len(texts), "scored": 0, "unscored": 0, "truncated": 0, "labels": {}}
+    labels: dict[str, int] = counts["labels"]  # type: ignore[assignment]
+    for text, lang in zip(texts, langs, strict=True):
+        scored = score_text(text, lang, settings)
+        for name, values in columns.items():
+            values.append(scored[name])
+        labels[scored["label"]] = labels.get(scored["label"], 0) + 1
+        if scored["label"] == "unscored":
+            counts["unscored"] += 1
+        else:
+            counts["scored"] += 1
+            if scored["score_note"]:
+                counts["truncated"] += 1
+    for name, values in columns.items():
+        table = table.append_column(
+            SCORED_SCHEMA.field(name), pa.array(values, SCORED_SCHEMA.field(name).type)
+        )
+    pq.write_table(table.select(SCORED_SCHEMA.names), out_path, compression="zstd")
+    return counts
+
+
+def worker_count(configured: int) -> int:
+    """Processes to use: the configured number, or one per core this process may use."""
+    if configured > 0:
+        return configured
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # pragma: no cover - not Linux
+        return max(1, os.cpu_count() or 1)
+
+
+def score_parts(
+    parts: list[str], out_dir: Path, settings: ScoreSettings, workers: int, day: str
+) -> ScoreResult:
+    """Score every part into ``out_dir`` (emptied first), spreading parts over ``workers``."""
+    if out_dir.exists():
+        shutil.rmtree(out_dir)
+    out_dir.mkdir(parents=True)
+    outputs = [str(out_dir / Path(part).name) for part in parts]
+    result = ScoreResult(day=day, parts=outputs)
+    if workers > 1 and len(parts) > 1:
+        # spawn, not fork: the parent may be an Airflow task process with threads running.
+        context = multiprocessing.get_context("spawn")
+        with concurrent.futures.ProcessPoolExecutor(
+            max_workers=min(workers, len(parts)), mp_context=context
+        ) as pool:
+            counts = list(pool.map(score_part, parts, outputs, [settings] * len(parts)))
+    else:
+        counts = [score_part(i, o, settings) for i, o in zip(parts, outputs, strict=True)]
+    for part in counts:
+        result.rows += part["rows"]
+        result.scored += part["scored"]
+        result.unscored += part["unscored"]
+        result.truncated += part["truncated"]
+        for label, number in part["labels"].items():
+            result.labels[label] = result.labels.get(label, 0) + number
+    return result

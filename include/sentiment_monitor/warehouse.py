@@ -1,0 +1,411 @@
+"""The warehouse: where it is, its schema, and the idempotent load of one day.
+
+The warehouse is the Airflow connection ``sentiment_warehouse`` (PostgreSQL in production) or,
+when that is not defined, the SQLite file ``data/warehouse.db``. Everything goes through
+SQLAlchemy 2 Core; the schema and the marts are ``.sql`` files in ``sql/``, rendered with Jinja
+for the few words the two dialects spell differently.
+
+A day's load is one transaction: the day's mentions are staged in a temporary table (COPY on
+PostgreSQL, batched inserts on SQLite), the day's previous rows that the new data no longer holds
+are removed, the rest upserted on ``(platform, mention_id)``, replies linked to their threads, the
+day's rejects replaced and its audit row written. Rerunning a day therefore gives the same
+tables; a mention already stored under an earlier day keeps that day.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import json
+import re
+from collections.abc import Iterator, Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+import pyarrow.parquet as pq
+import sqlalchemy as sa
+from jinja2 import Environment, FileSystemLoader, StrictUndefined
+from sqlalchemy.engine import Connection, Engine
+
+from sentiment_monitor.config import project_root
+from sentiment_monitor.records import MENTION_COLUMNS, REJECT_COLUMNS
+
+WAREHOUSE_CONN_ID = "sentiment_warehouse"
+DEFAULT_SQLITE_PATH = Path("data/warehouse.db")
+
+#: Schema files in the order they are applied.
+SCHEMA_FILES: tuple[str, ...] = (
+    "create_mentions.sql",
+    "create_flags.sql",
+    "create_rejects.sql",
+    "create_audit.sql",
+    "create_daily_sentiment.sql",
+    "create_views.sql",
+)
+
+#: Rows per batch when staging into SQLite.
+SQLITE_BATCH = 20_000
+
+
+def sql_dir() -> Path:
+    """The project's ``sql/`` folder."""
+    return project_root() / "sql"
+
+
+def default_sqlite_url() -> str:
+    """``sqlite:///<project>/data/warehouse.db``."""
+    return f"sqlite:///{project_root() / DEFAULT_SQLITE_PATH}"
+
+
+def url_from_connection(
+    conn_type: str | None,
+    host: str | None = None,
+    login: str | None = None,
+    password: str | None = None,
+    schema: str | None = None,
+    port: int | None = None,
+) -> str:
+    """A SQLAlchemy URL from the fields of an Airflow connection.
+
+    ``postgres``/``postgresql`` connections use psycopg 3 (fast COPY); ``sqlite`` connections keep
+    the database path in ``host``, as Airflow's SQLite connections do.
+    """
+    kind = (conn_type or "").lower()
+    if kind in ("postgres", "postgresql"):
+        auth = ""
+        if login:
+            auth = quote(login, safe="")
+            if password:
+                auth += ":" + quote(password, safe="")
+            auth += "@"
+        where = host or "localhost"
+        if port:
+            where += f":{port}"
+        return f"postgresql+psycopg://{auth}{where}/{schema or 'postgres'}"
+    if kind == "sqlite":
+        path = host or schema or str(DEFAULT_SQLITE_PATH)
+        if not Path(path).is_absolute():
+            path = str(project_root() / path)
+        return f"sqlite:///{path}"
+    raise ValueError(f"warehouse connection type {conn_type!r} is not supported (postgres, sqlite)")
+
+
+def normalize_url(url: str) -> str:
+    """Accept ``postgres://`` and ``postgresql://`` URLs and use the psycopg 3 driver for them."""
+    return re.sub(r"^postgres(?:ql)?(?:\+psycopg2)?://", "postgresql+psycopg://", url)
+
+
+def make_engine(url: str | None = None) -> Engine:
+    """An engine for ``url`` (default: the SQLite file); SQLite is set up for concurrent days."""
+    url = normalize_url(url or default_sqlite_url())
+    if url.startswith("sqlite"):
+        path = url.split("sqlite:///", 1)[-1]
+        if path and path != ":memory:":
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        engine = sa.create_engine(url, connect_args={"timeout": 120})
+
+        @sa.event.listens_for(engine, "connect")
+        def _pragmas(dbapi_connection: Any, _record: Any) -> None:
+            # WAL lets readers (the UI, analysts) read while a night loads; a second day that
+            # loads at the same time waits for the lock instead of failing.
+            # The sqlite3 driver's own transaction handling is replaced by explicit BEGIN
+            # IMMEDIATE so that a day's load takes the write lock up front.
+            dbapi_connection.isolation_level = None
+            cursor = dbapi_connection.cursor()
+            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute("PRAGMA synchronous=NORMAL")
+            cursor.execute("PRAGMA busy_timeout=120000")
+            cursor.close()
+
+        @sa.event.listens_for(engine, "begin")
+        def _begin(connection: Any) -> None:
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+        return engine
+    return sa.create_engine(url, pool_pre_ping=True)
+
+
+def dialect_words(dialect: str) -> dict[str, str]:
+    """The SQL words that differ between the two supported dialects."""
+    if dialect == "postgresql":
+        return {"date_type": "DATE", "timestamp_type": "TIMESTAMP WITH TIME ZONE"}
+    return {"date_type": "TEXT", "timestamp_type": "TEXT"}
+
+
+def render_sql(name: str, dialect: str, **params: Any) -> list[str]:
+    """Render ``sql/<name>`` for ``dialect`` and split it into statements."""
+    env = Environment(
+        loader=FileSystemLoader(str(sql_dir())), undefined=StrictUndefined, autoescape=False
+    )
+    text = env.get_template(name).render(dialect=dialect, **dialect_words(dialect), **params)
+    return split_statements(text)
+
+
+def split_statements(text: str) -> list[str]:
+    """Split SQL text on ``;`` at line ends, dropping comment-only pieces."""
+    statements, current = [], []
+    for line in text.splitlines():
+        current.append(line)
+        if line.rstrip().endswith(";"):
+            statements.append("\n".join(current).rstrip().rstrip(";"))
+            current = []
+    if "".join(current).strip():
+        statements.append("\n".join(current))
+    return [
+        s
+        for s in statements
+        if any(part.strip() and not part.strip().startswith("--") for part in s.splitlines())
+    ]
+
+
+def ensure_schema(engine: Engine) -> None:
+    """Create every table, index and view that is missing (idempotent)."""
+    with engine.begin() as conn:
+        for name in SCHEMA_FILES:
+            for statement in render_sql(name, engine.dialect.name):
+                conn.exec_driver_sql(statement)
+
+
+@dataclass
+class LoadResult:
+    """What a day's load stored."""
+
+    day: str
+    loaded: int
+    rejected: int
+    duplicates: int
+    known_from_earlier: int
+    removed_stale: int
+    records_read: int
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-safe form for XCom."""
+        return asdict(self)
+
+
+def _iter_rows(parts: Sequence[str], columns: Sequence[str]) -> Iterator[tuple[Any, ...]]:
+    for part in parts:
+        parquet = pq.ParquetFile(part)
+        for batch in parquet.iter_batches(batch_size=SQLITE_BATCH, columns=list(columns)):
+            yield from zip(*(batch.column(i).to_pylist() for i in range(len(columns))), strict=True)
+
+
+def _copy_text(value: Any) -> str:
+    if value is None:
+        return "\\N"
+    if isinstance(value, bool):
+        return "t" if value else "f"
+    if isinstance(value, float):
+        return repr(value)
+    text = str(value)
+    return text.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n").replace("\r", "\\r")
+
+
+def _stage(conn: Connection, table: str, columns: Sequence[str], rows: Iterator[tuple]) -> None:
+    """Bulk-insert rows into a (temporary) table: COPY on PostgreSQL, executemany on SQLite."""
+    column_list = ", ".join(columns)
+    if conn.dialect.name == "postgresql":
+        raw = conn.connection.driver_connection
+        statement = f"COPY {table} ({column_list}) FROM STDIN"
+        with raw.cursor() as cursor, cursor.copy(statement) as copy:
+            buffer = io.StringIO()
+            for count, row in enumerate(rows, start=1):
+                buffer.write("\t".join(_copy_text(v) for v in row))
+                buffer.write("\n")
+                if count % 10_000 == 0:
+                    copy.write(buffer.getvalue())
+                    buffer = io.StringIO()
+            copy.write(buffer.getvalue())
+        return
+    placeholders = ", ".join("?" for _ in columns)
+    sql = f"INSERT INTO {table} ({column_list}) VALUES ({placeholders})"
+    batch: list[tuple] = []
+    for row in rows:
+        batch.append(row)
+        if len(batch) >= SQLITE_BATCH:
+            conn.exec_driver_sql(sql, batch)
+            batch = []
+    if batch:
+        conn.exec_driver_sql(sql, batch)
+
+
+def _create_stage(conn: Connection, name: str, like: str) -> None:
+    conn.exec_driver_sql(f"DROP TABLE IF EXISTS {name}")
+    if conn.dialect.name == "postgresql":
+        conn.exec_driver_sql(
+            f"CREATE TEMP TABLE {name} (LIKE {like} INCLUDING DEFAULTS) ON COMMIT DROP"
+        )
+    else:
+        conn.exec_driver_sql(f"CREATE TEMP TABLE {name} AS SELECT * FROM {like} WHERE 0")
+
+
+def link_threads(conn: Connection, day: str) -> int:
+    """Set ``thread_root_id`` for the day's replies; return how many were linked.
+
+    A reply's root is its parent's root (or the parent itself when the parent is a root). Parents
+    from earlier days are found in the warehouse, so a late reply joins its thread. When a
+    parent is not stored at all, the reply's root is taken to be that parent.
+    """
+    resolvable = """
+        SELECT {select} FROM mentions p
+        WHERE p.platform = mentions.platform AND p.mention_id = mentions.in_reply_to_id
+          AND (p.in_reply_to_id IS NULL OR p.thread_root_id IS NOT NULL)
+    """
+    update = sa.text(
+        "UPDATE mentions SET thread_root_id = ("
+        + resolvable.format(select="COALESCE(p.thread_root_id, p.mention_id)")
+        + ") WHERE day = :day AND in_reply_to_id IS NOT NULL AND thread_root_id IS NULL"
+        + " AND EXISTS ("
+        + resolvable.format(select="1")
+        + ")"
+    )
+    orphans = sa.text(
+        """
+        UPDATE mentions SET thread_root_id = in_reply_to_id
+        WHERE day = :day AND in_reply_to_id IS NOT NULL AND thread_root_id IS NULL
+          AND NOT EXISTS (
+              SELECT 1 FROM mentions p
+              WHERE p.platform = mentions.platform AND p.mention_id = mentions.in_reply_to_id)
+        """
+    )
+    linked = 0
+    for _ in range(2):  # second round: children of replies whose parent was unknown
+        while True:
+            changed = conn.execute(update, {"day": day}).rowcount
+            linked += changed
+            if not changed:
+                break
+        linked += conn.execute(orphans, {"day": day}).rowcount
+    return linked
+
+
+def load_day(
+    engine: Engine,
+    day: str,
+    mention_parts: Sequence[str],
+    reject_parts: Sequence[str],
+    *,
+    records_read: int,
+    duplicates: int,
+    reposts: int,
+    validation: dict[str, Any],
+    per_source: dict[str, Any],
+) -> LoadResult:
+    """Load one day into the warehouse in one transaction; see the module docstring."""
+    ensure_schema(engine)
+    columns = [c for c in MENTION_COLUMNS]
+    update_columns = [c for c in columns if c not in ("platform", "mention_id")]
+    pg = engine.dialect.name == "postgresql"
+    day_value: Any = dt.date.fromisoformat(day) if pg else day
+    with engine.begin() as conn:
+        _create_stage(conn, "stage_mentions", "mentions")
+        _stage(conn, "stage_mentions", columns, _iter_rows(mention_parts, columns))
+        staged = conn.execute(sa.text("SELECT COUNT(*) FROM stage_mentions")).scalar_one()
+        # Rows of this day that the new data no longer holds (a rerun on corrected exports).
+        removed = conn.execute(
+            sa.text(
+                """
+                DELETE FROM mentions WHERE day = :day AND NOT EXISTS (
+                    SELECT 1 FROM stage_mentions s
+                    WHERE s.platform = mentions.platform AND s.mention_id = mentions.mention_id)
+                """
+            ),
+            {"day": day_value},
+        ).rowcount
+        column_list = ", ".join(columns)
+        assignments = ", ".join(f"{c} = excluded.{c}" for c in update_columns)
+        # The earliest day that collected a mention owns it: a later copy changes nothing.
+        conn.execute(
+            sa.text(
+                f"""
+                INSERT INTO mentions ({column_list})
+                SELECT {column_list} FROM stage_mentions WHERE TRUE
+                ON CONFLICT (platform, mention_id) DO UPDATE SET {assignments}
+                WHERE excluded.day <= mentions.day
+                """
+            )
+        )
+        stored = conn.execute(
+            sa.text("SELECT COUNT(*) FROM mentions WHERE day = :day"), {"day": day_value}
+        ).scalar_one()
+        link_threads(conn, day_value)
+        conn.execute(sa.text("DELETE FROM rejects WHERE day = :day"), {"day": day_value})
+        _stage(conn, "rejects", REJECT_COLUMNS, _iter_rows(reject_parts, REJECT_COLUMNS))
+        rejected = conn.execute(
+            sa.text("SELECT COUNT(*) FROM rejects WHERE day = :day"), {"day": day_value}
+        ).scalar_one()
+        known_from_earlier = staged - stored
+        all_duplicates = duplicates + known_from_earlier
+        if records_read != stored + rejected + all_duplicates:
+            raise AssertionError(
+                f"day {day}: records read ({records_read}) != loaded ({stored}) + rejected "
+                f"({rejected}) + duplicates ({all_duplicates}); nothing was committed"
+            )
+        conn.execute(sa.text("DELETE FROM load_audit WHERE day = :day"), {"day": day_value})
+        conn.execute(
+            sa.text(
+                """
+                INSERT INTO load_audit (day, records_read, loaded, rejected, duplicates, reposts,
+                    known_from_earlier, validation_success, validation_detail, per_source)
+                VALUES (:day, :read, :loaded, :rejected, :duplicates, :reposts, :earlier,
+                    :success, :detail, :per_source)
+                """
+            ),
+            {
+                "day": day_value,
+                "read": records_read,
+                "loaded": stored,
+                "rejected": rejected,
+                "duplicates": all_duplicates,
+                "reposts": reposts,
+                "earlier": known_from_earlier,
+                "success": all(s.get("success", True) for s in validation.values()),
+                "detail": json.dumps(validation, sort_keys=True),
+                "per_source": json.dumps(per_source, sort_keys=True),
+            },
+        )
+    return LoadResult(
+        day=day,
+        loaded=stored,
+        rejected=rejected,
+        duplicates=all_duplicates,
+        known_from_earlier=known_from_earlier,
+        removed_stale=removed,
+        records_read=records_read,
+    )
+
+
+def record_run(
+    engine: Engine, run_id: str, day: str, counts: dict[str, int], durations: dict[str, float]
+) -> None:
+    """Append this run to ``run_log`` (replacing a row of the same run id and day)."""
+    pg = engine.dialect.name == "postgresql"
+    day_value: Any = dt.date.fromisoformat(day) if pg else day
+    now = dt.datetime.now(dt.UTC)
+    with engine.begin() as conn:
+        conn.execute(
+            sa.text("DELETE FROM run_log WHERE run_id = :run_id AND day = :day"),
+            {"run_id": run_id, "day": day_value},
+        )
+        conn.execute(
+            sa.text(
+                """
+                INSERT INTO run_log (run_id, day, finished_at, records_read, loaded, rejected,
+                    duplicates, durations)
+                VALUES (:run_id, :day, :finished_at, :read, :loaded, :rejected, :duplicates,
+                    :durations)
+                """
+            ),
+            {
+                "run_id": run_id,
+                "day": day_value,
+                "finished_at": now if pg else now.strftime("%Y-%m-%d %H:%M:%S.%f+00:00"),
+                "read": counts.get("records_read", 0),
+                "loaded": counts.get("loaded", 0),
+                "rejected": counts.get("rejected", 0),
+                "duplicates": counts.get("duplicates", 0),
+                "durations": json.dumps(durations, sort_keys=True),
+            },
+        )
