@@ -60,6 +60,7 @@ def normalize(config: Config, day: str, extracts: list[dict[str, Any]]) -> dict[
     started = time.perf_counter()
     results = [ExtractResult.from_dict(e) for e in extracts]
     result = normalize_day(config, day, results, staging_dir(config, day)).to_dict()
+    result["extract_seconds"] = round(sum(e.get("seconds", 0.0) for e in extracts), 3)
     log.info(
         "normalized %s: read %d, emitted %d, rejected %d, duplicates %d",
         day,
@@ -163,7 +164,8 @@ def finish(
 ) -> dict[str, Any]:
     """Record the run in ``run_log`` with each step's duration."""
     loaded = steps["load"]
-    durations = {name: step.get("seconds", 0.0) for name, step in steps.items()}
+    durations = {"extract": steps["normalize"].get("extract_seconds", 0.0)}
+    durations |= {name: step.get("seconds", 0.0) for name, step in steps.items()}
     record_run(make_engine(url), run_id, day, loaded, durations)
     return {"day": day, "run_id": run_id, "durations": durations, **loaded}
 
@@ -185,7 +187,6 @@ def run_day(
         for options in config.sources
     ]
     steps: dict[str, dict[str, Any]] = {}
-    steps["extract"] = {"seconds": sum(e["seconds"] for e in extracts)}
     steps["normalize"] = normalize(config, day, extracts)
     steps["score"] = score(config, day, steps["normalize"])
     steps["validate"] = validate(config, day, steps["score"])

@@ -409,3 +409,28 @@ def record_run(
                 "durations": json.dumps(durations, sort_keys=True),
             },
         )
+
+
+def url_from_env(environ: dict[str, str] | None = None) -> str:
+    """The warehouse URL outside Airflow tasks: ``AIRFLOW_CONN_SENTIMENT_WAREHOUSE`` or SQLite.
+
+    Accepts Airflow's two environment forms, a URI (``postgresql://user:pw@host:5432/db``) or
+    JSON (``{"conn_type": "postgres", "host": ...}``).
+    """
+    import os
+
+    environ = os.environ if environ is None else environ
+    value = environ.get("AIRFLOW_CONN_" + WAREHOUSE_CONN_ID.upper(), "").strip()
+    if not value:
+        return default_sqlite_url()
+    if value.startswith("{"):
+        data = json.loads(value)
+        return url_from_connection(
+            data.get("conn_type"),
+            data.get("host"),
+            data.get("login"),
+            data.get("password"),
+            data.get("schema"),
+            data.get("port"),
+        )
+    return normalize_url(value)

@@ -1,0 +1,153 @@
+"""
+### Social sentiment nightly
+
+Every night, for the previous UTC day (the run's data interval), collects every mention of the
+brand and every reply in its threads from the configured sources, scores their sentiment with
+VADER, validates the data with Great Expectations and loads it into the warehouse
+(`sentiment_warehouse`, else `data/warehouse.db`); then raises the flags community managers work
+through and rebuilds the daily marts.
+
+* **Reruns and backfills** of any day give the same warehouse: each step replaces that day's
+  staged files, the load is one idempotent transaction, and statuses people set on flags survive.
+* **Data never travels through XCom**: tasks hand each other paths and counts; the data sits in
+  Parquet files under the staging folder of the configuration, or in the warehouse.
+* **Bad records** are quarantined in `rejects` with the reason; a batch-level validation failure
+  stops the run before the load and names the failing expectations.
+
+The work itself lives in `include/sentiment_monitor/`; this file only wires it together.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import TYPE_CHECKING, Any
+
+from airflow.sdk import CronTriggerTimetable, dag, get_current_context, task
+
+if TYPE_CHECKING:
+    from sentiment_monitor.config import Config
+
+#: Configuration is read inside tasks (never at parse time); SENTIMENT_CONFIG selects the file.
+
+
+def _config() -> Config:
+    from sentiment_monitor.config import load_config
+
+    return load_config()
+
+
+def _warehouse() -> str | None:
+    from sentiment_monitor.connections import warehouse_url
+
+    return warehouse_url()
+
+
+@dag(
+    dag_id="social_sentiment_nightly",
+    description="Mentions and replies of the brand, scored, validated, flagged and loaded nightly.",
+    doc_md=__doc__,
+    # Triggered at 00:30 UTC for the UTC day that just ended: the data interval is that day.
+    schedule=CronTriggerTimetable("30 0 * * *", timezone="UTC", interval=dt.timedelta(days=1)),
+    start_date=dt.datetime(2026, 11, 1, tzinfo=dt.UTC),
+    # Missed nights are filled in on purpose, with `airflow backfill create`, not on unpause.
+    catchup=False,
+    max_active_runs=2,
+    default_args={"retries": 2, "retry_delay": dt.timedelta(minutes=5), "owner": "sentiment"},
+    tags=["sentiment", "nightly"],
+)
+def social_sentiment_nightly() -> None:
+    @task
+    def plan() -> str:
+        """Check the configuration (a bad value stops the night here) and fix the run's UTC day."""
+        start = get_current_context()["data_interval_start"]
+        _config()
+        return start.astimezone(dt.UTC).date().isoformat()
+
+    @task
+    def source_names(day: str) -> list[str]:
+        """The configured sources, one mapped extract task each."""
+        return [options["name"] for options in _config().sources]
+
+    @task(map_index_template="{{ task.op_kwargs['source_name'] }}")
+    def extract(day: str, source_name: str) -> dict[str, Any]:
+        """Land the day's records of one source; one mapped task per configured source."""
+        from sentiment_monitor import pipeline
+        from sentiment_monitor.connections import connection_info
+
+        config = _config()
+        conn_id = config.source(source_name).get("conn_id")
+        connection = connection_info(conn_id) if conn_id else None
+        return pipeline.extract(config, day, source_name, connection)
+
+    @task
+    def normalize(day: str, extracts: list[dict[str, Any]]) -> dict[str, Any]:
+        """HTML to text, dedupe, reposts dropped, brand posts marked; malformed records rejected."""
+        from sentiment_monitor import pipeline
+
+        return pipeline.normalize(_config(), day, list(extracts))
+
+    @task
+    def score(day: str, normalized: dict[str, Any]) -> dict[str, Any]:
+        """VADER compound/pos/neu/neg and a label, across this worker's cores."""
+        from sentiment_monitor import pipeline
+
+        return pipeline.score(_config(), day, normalized)
+
+    @task
+    def validate(day: str, scored: dict[str, Any]) -> dict[str, Any]:
+        """Great Expectations: bad rows quarantined, a bad batch stops the run."""
+        from sentiment_monitor import pipeline
+
+        return pipeline.validate(_config(), day, scored)
+
+    @task
+    def load(day: str, normalized: dict[str, Any], validated: dict[str, Any]) -> dict[str, Any]:
+        """One transaction: the day's mentions upserted, rejects replaced, the audit written."""
+        from sentiment_monitor import pipeline
+
+        return pipeline.load(_config(), day, normalized, validated, _warehouse())
+
+    @task
+    def flag(day: str, loaded: dict[str, Any]) -> dict[str, Any]:
+        """Promoters, detractors and unanswered questions, ranked; people's statuses kept."""
+        from sentiment_monitor import pipeline
+
+        return pipeline.flag(_config(), day, _warehouse())
+
+    @task
+    def marts(day: str, flagged: dict[str, Any]) -> dict[str, Any]:
+        """Rebuild daily_sentiment for the days this run touched."""
+        from sentiment_monitor import pipeline
+
+        return pipeline.marts(_config(), day, flagged, _warehouse())
+
+    @task
+    def finish(day: str, steps: dict[str, dict[str, Any]]) -> dict[str, Any]:
+        """Record the run and its step durations in run_log."""
+        from sentiment_monitor import pipeline
+
+        run_id = get_current_context()["run_id"]
+        return pipeline.finish(day, run_id, dict(steps), _warehouse())
+
+    day = plan()
+    extracts = extract.partial(day=day).expand(source_name=source_names(day))
+    normalized = normalize(day, extracts)
+    scored = score(day, normalized)
+    validated = validate(day, scored)
+    loaded = load(day, normalized, validated)
+    flagged = flag(day, loaded)
+    built = marts(day, flagged)
+    finish(
+        day,
+        {
+            "normalize": normalized,
+            "score": scored,
+            "validate": validated,
+            "load": loaded,
+            "flag": flagged,
+            "marts": built,
+        },
+    )
+
+
+social_sentiment_nightly()
