@@ -434,3 +434,35 @@ def url_from_env(environ: dict[str, str] | None = None) -> str:
             data.get("port"),
         )
     return normalize_url(value)
+
+
+#: Tables that hold the data itself (not the run log), in dependency order.
+DATA_TABLES: tuple[str, ...] = ("mentions", "flags", "rejects", "load_audit", "daily_sentiment")
+
+
+def _plain(value: Any) -> Any:
+    """One comparable form for a value read from either dialect."""
+    if isinstance(value, bool):
+        return int(value)
+    if isinstance(value, dt.datetime):
+        return value.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M:%S.%f+00:00")
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if isinstance(value, float):
+        return round(value, 12)
+    if hasattr(value, "is_finite"):  # Decimal
+        return round(float(value), 12)
+    return value
+
+
+def snapshot(engine: Engine, tables: Sequence[str] = DATA_TABLES) -> dict[str, list[tuple]]:
+    """Every row of ``tables`` in a dialect-neutral, sorted form, to compare warehouses."""
+    result: dict[str, list[tuple]] = {}
+    with engine.connect() as conn:
+        for table in tables:
+            rows = conn.execute(sa.text(f"SELECT * FROM {table}"))
+            result[table] = sorted(
+                (tuple(_plain(v) for v in row) for row in rows),
+                key=lambda row: tuple((v is None, str(v)) for v in row),
+            )
+    return result
