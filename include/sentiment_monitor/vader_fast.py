@@ -1,0 +1,440 @@
+"""VADER sentiment scores, identical to vaderSentiment 3.3.2 but linear in the length of the text.
+
+``FastSentimentAnalyzer().polarity_scores(text)`` returns exactly (float for float) what
+``vaderSentiment.vaderSentiment.SentimentIntensityAnalyzer().polarity_scores(text)`` returns, for
+every text. It uses VADER's own lexicon, emoji table and constants (taken from the installed
+vaderSentiment package, so they cannot drift) and keeps every rule of the original, its oddities
+included. Only repeated work is gone.
+
+Why the original is slow
+------------------------
+vaderSentiment scores a text of ``n`` tokens in roughly ``O(n * k)`` steps, ``k`` being the number
+of lexicon words, which on real posts is ``O(n**2)``: a 200,000-character post takes minutes.
+
+* For every lexicon word, ``_negation_check`` runs up to three times and ``_special_idioms_check``
+  once, and each call starts by lower-casing the *whole* token list (``[str(w).lower() for w in
+  words]``) only to look at the three words before and the two after the current one.
+* ``_but_check`` walks the scores and calls ``sentiments.index(value)`` (a linear search) plus a
+  ``pop``/``insert`` pair (linear moves) for every token.
+* The emoji replacement walks the text one character at a time and builds the result with ``+=``.
+
+What this module does instead
+-----------------------------
+* Tokens are split, stripped and lower-cased once per text; every rule then reads the lower-cased
+  list by index, so each lexicon word costs a constant amount of work.
+* Only tokens found in the lexicon (and not boosters, which VADER scores 0 first) are scored; the
+  others keep VADER's ``0`` without a call.
+* The "but" rule is replayed exactly, quirk included: VADER rescales the *first* score equal to the
+  current one (``list.index``), not necessarily the current one, so two equal scores on either side
+  of "but" can be rescaled twice or not at all. Zeros stay zero whatever happens, so only non-zero
+  scores are tracked, in a min-heap of positions per value, which gives the first position holding
+  a value in ``O(log n)``.
+* Emoji are found with one regular expression over VADER's single-character emoji (the only ones
+  its per-character loop can match) and skipped entirely for ASCII text.
+* Tokens are cached per analyzer (raw token -> stripped, lower-cased, ALL CAPS, lexicon valence),
+  since the same few thousand words make up most posts; the cache is bounded.
+
+Arithmetic is done in the same order and with the same operations as the original, because scores
+are compared for exact float equality. The things VADER does that look like mistakes are kept on
+purpose, for example: "least" never negates anything when it is itself a lexicon word (it is not);
+"kind" before "of" is skipped but "of" is not; the "never so/this" rule at three words back fires
+when the *previous* word is "so" or "this" whatever the third word is; an emoji description that
+contains "!" ("ON! arrow") adds exclamation emphasis; and multi-word lexicon entries ("can't
+stand") can never match, since VADER looks up single whitespace-free tokens.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import string
+from collections.abc import Mapping
+from functools import cache
+from heapq import heappop, heappush
+from types import MappingProxyType
+
+from vaderSentiment import vaderSentiment as _vader
+
+__all__ = ["FastSentimentAnalyzer"]
+
+# VADER's own constants, reused rather than copied so they are the very same values.
+_N_SCALAR: float = _vader.N_SCALAR
+_C_INCR: float = _vader.C_INCR
+_BOOSTERS: Mapping[str, float] = MappingProxyType(dict(_vader.BOOSTER_DICT))
+_SPECIAL_CASES: Mapping[str, float] = MappingProxyType(dict(_vader.SPECIAL_CASES))
+_NEGATE: frozenset[str] = frozenset(_vader.NEGATE)
+_PUNCTUATION = string.punctuation
+_SO_THIS = ("so", "this")
+_OR_NOR = ("or", "nor")
+
+# Bound on the per-analyzer token cache; past it the cache is emptied and refilled.
+_TOKEN_CACHE_MAX = 200_000
+
+_TokenInfo = tuple[str, str, bool, float | None]
+"""Per raw token: (stripped token, its lower case, ALL CAPS?, valence if scored else None)."""
+
+
+@cache
+def _vader_tables() -> tuple[Mapping[str, float], Mapping[str, str]]:
+    """VADER's lexicon (word -> valence) and emoji table (emoji -> description), loaded once.
+
+    Loaded by vaderSentiment itself so the parsing (and its quirks) is the original's.
+    """
+    analyzer = _vader.SentimentIntensityAnalyzer()
+    return MappingProxyType(dict(analyzer.lexicon)), MappingProxyType(dict(analyzer.emojis))
+
+
+@cache
+def _emoji_pattern() -> re.Pattern[str]:
+    """One character class of every single-character emoji in VADER's table.
+
+    VADER replaces emoji while iterating over the text one character at a time, so a key longer
+    than one character (skin tones, variation selectors) can never match; only single characters
+    are searched for.
+    """
+    _, emojis = _vader_tables()
+    singles = sorted(key for key in emojis if len(key) == 1)
+    return re.compile("[" + "".join(re.escape(ch) for ch in singles) + "]")
+
+
+def _check_overrides(overrides: Mapping[str, float]) -> dict[str, float]:
+    """Validate lexicon overrides: lower-case single tokens with finite valences."""
+    checked: dict[str, float] = {}
+    for word, valence in overrides.items():
+        if not isinstance(word, str) or not word:
+            raise ValueError(f"lexicon override key must be a non-empty string, got {word!r}")
+        if word.split() != [word]:
+            raise ValueError(
+                f"lexicon override {word!r} contains whitespace: VADER looks up single tokens, so "
+                "a multi-word phrase could never match"
+            )
+        if word != word.lower():
+            raise ValueError(
+                f"lexicon override {word!r} is not lower case: VADER looks up lower-cased tokens, "
+                f"so it could never match (use {word.lower()!r})"
+            )
+        if isinstance(valence, bool) or not isinstance(valence, int | float):
+            raise ValueError(f"lexicon override {word!r} must be a number, got {valence!r}")
+        value = float(valence)
+        if not math.isfinite(value):
+            raise ValueError(f"lexicon override {word!r} must be finite, got {valence!r}")
+        checked[word] = value
+    return checked
+
+
+class FastSentimentAnalyzer:
+    """Drop-in, linear-time replacement for vaderSentiment 3.3.2's ``SentimentIntensityAnalyzer``.
+
+    Only :meth:`polarity_scores` is provided. Instances are cheap once the first one has loaded
+    VADER's tables; an instance keeps a bounded token cache and is not meant to be shared between
+    threads that score at the same time (results would still be right, the cache merely racy).
+    """
+
+    def __init__(self, lexicon_overrides: Mapping[str, float] | None = None) -> None:
+        """Build an analyzer on VADER's lexicon, with ``lexicon_overrides`` applied on top.
+
+        ``lexicon_overrides`` maps a lower-case single word to a valence (VADER's scale is roughly
+        -4..+4). The effect is exactly that of updating the original analyzer's ``lexicon`` dict
+        with the same entries: an overridden word becomes a lexicon word for every rule (a word
+        set to ``0.0`` still counts as "in the lexicon", which matters to the rules that look at
+        neighbouring words). Booster words ("very", "so", ...) are checked before the lexicon by
+        VADER, so overriding one changes only how neighbouring words treat it. Multi-word phrases
+        are refused with ``ValueError``: VADER looks up single whitespace-free tokens, so a phrase
+        could never match and would silently do nothing.
+
+        Raises:
+            ValueError: an override key is empty, has whitespace or is not lower case, or its
+                value is not a finite number.
+        """
+        base_lexicon, emojis = _vader_tables()
+        overrides = _check_overrides(lexicon_overrides or {})
+        lexicon = dict(base_lexicon)
+        lexicon.update(overrides)
+        self._lexicon: dict[str, float] = lexicon
+        # Tokens VADER actually scores: lexicon words that are not boosters (boosters get 0 first).
+        self._scored: dict[str, float] = {
+            word: valence for word, valence in lexicon.items() if word not in _BOOSTERS
+        }
+        self._emojis: Mapping[str, str] = emojis
+        self._emoji_re = _emoji_pattern()
+        self._tokens: dict[str, _TokenInfo] = {}
+
+    # -- text to tokens ---------------------------------------------------------------------------
+
+    def _replace_emoji(self, text: str) -> str:
+        """VADER's emoji step: each emoji becomes its description, with a space before it unless
+        it starts the text or follows a space (no space is added after it)."""
+        emojis = self._emojis
+
+        def describe(match: re.Match[str]) -> str:
+            start = match.start()
+            description = emojis[match.group()]
+            if start > 0 and text[start - 1] != " ":
+                return " " + description
+            return description
+
+        return self._emoji_re.sub(describe, text)
+
+    def _token_info(self, raw: str) -> _TokenInfo:
+        """Stripped form, lower case, ALL CAPS flag and scored valence of one raw token (cached)."""
+        stripped = raw.strip(_PUNCTUATION)
+        # VADER keeps the raw token when stripping leaves two characters or fewer (emoticons).
+        word = raw if len(stripped) <= 2 else stripped
+        lower = word.lower()
+        info = (word, lower, word.isupper(), self._scored.get(lower))
+        tokens = self._tokens
+        if len(tokens) >= _TOKEN_CACHE_MAX:
+            tokens.clear()
+        tokens[raw] = info
+        return info
+
+    # -- scoring ----------------------------------------------------------------------------------
+
+    def polarity_scores(self, text: str) -> dict[str, float]:
+        """``{'neg', 'neu', 'pos', 'compound'}`` for ``text``, identical to vaderSentiment 3.3.2.
+
+        ``neg``/``neu``/``pos`` are the shares of the text that are negative, neutral and positive
+        (rounded to 3 places); ``compound`` is the normalized sum in [-1, 1] (rounded to 4).
+        """
+        if not text.isascii():
+            text = self._replace_emoji(text)
+
+        cache_get = self._tokens.get
+        token_info = self._token_info
+        infos = [cache_get(raw) or token_info(raw) for raw in text.split()]
+        n = len(infos)
+        if n == 0:
+            return {"neg": 0.0, "neu": 0.0, "pos": 0.0, "compound": 0.0}
+
+        sentiments: list[float] = [0] * n
+        caps = 0
+        found = False
+        for _, _, upper, valence in infos:
+            if upper:
+                caps += 1
+            if valence is not None:
+                found = True
+        if found:
+            words = [info[0] for info in infos]
+            lower = [info[1] for info in infos]
+            # Some but not all tokens are ALL CAPS.
+            is_cap_diff = 0 < n - caps < n
+            last = n - 1
+            word_valence = self._word_valence
+            for i, info in enumerate(infos):
+                valence = info[3]
+                if valence is None:
+                    continue
+                if i < last and info[1] == "kind" and lower[i + 1] == "of":
+                    continue
+                sentiments[i] = word_valence(i, valence, words, lower, info[2], is_cap_diff)
+            if "but" in lower:
+                _but_check(lower.index("but"), sentiments)
+        return _score_valence(sentiments, text)
+
+    def _word_valence(
+        self,
+        i: int,
+        valence: float,
+        words: list[str],
+        lower: list[str],
+        item_upper: bool,
+        is_cap_diff: bool,
+    ) -> float:
+        """VADER's ``sentiment_valence`` for the lexicon word at ``i`` with lexicon value
+        ``valence``: "no", ALL CAPS, boosters, negations, idioms and "least", in VADER's order."""
+        lexicon = self._lexicon
+        base = valence
+        item = lower[i]
+        if item == "no" and i != len(lower) - 1 and lower[i + 1] in lexicon:
+            # "no" before a lexicon word negates it instead of counting itself.
+            valence = 0.0
+        if (
+            (i > 0 and lower[i - 1] == "no")
+            or (i > 1 and lower[i - 2] == "no")
+            or (i > 2 and lower[i - 3] == "no" and lower[i - 1] in _OR_NOR)
+        ):
+            valence = base * _N_SCALAR
+
+        if item_upper and is_cap_diff:
+            if valence > 0:
+                valence += _C_INCR
+            else:
+                valence -= _C_INCR
+
+        # One, two and three words back, each only when that word is not a lexicon word.
+        if i > 0:
+            prev = lower[i - 1]
+            if prev not in lexicon:
+                valence = valence + _booster(words[i - 1], prev, valence, is_cap_diff)
+                if prev in _NEGATE or "n't" in prev:
+                    valence = valence * _N_SCALAR
+            if i > 1:
+                prev2 = lower[i - 2]
+                if prev2 not in lexicon:
+                    s = _booster(words[i - 2], prev2, valence, is_cap_diff)
+                    if s != 0:
+                        s = s * 0.95
+                    valence = valence + s
+                    if prev2 == "never" and (prev == "so" or prev == "this"):
+                        valence = valence * 1.25
+                    elif prev2 == "without" and prev == "doubt":
+                        pass
+                    elif prev2 in _NEGATE or "n't" in prev2:
+                        valence = valence * _N_SCALAR
+                if i > 2:
+                    prev3 = lower[i - 3]
+                    if prev3 not in lexicon:
+                        s = _booster(words[i - 3], prev3, valence, is_cap_diff)
+                        if s != 0:
+                            s = s * 0.9
+                        valence = valence + s
+                        # VADER's precedence: (never and so/this two back) or (so/this one back).
+                        if (prev3 == "never" and (prev2 == "so" or prev2 == "this")) or (
+                            prev == "so" or prev == "this"
+                        ):
+                            valence = valence * 1.25
+                        elif prev3 == "without" and (prev2 == "doubt" or prev == "doubt"):
+                            pass
+                        elif prev3 in _NEGATE or "n't" in prev3:
+                            valence = valence * _N_SCALAR
+                        valence = _special_idioms(valence, lower, i)
+
+            # "least" before the word negates it, except in "at least" / "very least".
+            if prev == "least" and prev not in lexicon:
+                if i > 1:
+                    if lower[i - 2] != "at" and lower[i - 2] != "very":
+                        valence = valence * _N_SCALAR
+                else:
+                    valence = valence * _N_SCALAR
+        return valence
+
+
+def _booster(word: str, word_lower: str, valence: float, is_cap_diff: bool) -> float:
+    """VADER's ``scalar_inc_dec``: how much a preceding booster/dampener shifts ``valence``."""
+    scalar = 0.0
+    boost = _BOOSTERS.get(word_lower)
+    if boost is not None:
+        scalar = boost
+        if valence < 0:
+            scalar *= -1
+        if is_cap_diff and word.isupper():
+            if valence > 0:
+                scalar += _C_INCR
+            else:
+                scalar -= _C_INCR
+    return scalar
+
+
+def _special_idioms(valence: float, lower: list[str], i: int) -> float:
+    """VADER's ``_special_idioms_check`` for the word at ``i`` (``i > 2``): neighbours only."""
+    w3, w2, w1, w0 = lower[i - 3], lower[i - 2], lower[i - 1], lower[i]
+    onezero = f"{w1} {w0}"
+    twoonezero = f"{w2} {w1} {w0}"
+    twoone = f"{w2} {w1}"
+    threetwoone = f"{w3} {w2} {w1}"
+    threetwo = f"{w3} {w2}"
+    for seq in (onezero, twoonezero, twoone, threetwoone, threetwo):
+        if seq in _SPECIAL_CASES:
+            valence = _SPECIAL_CASES[seq]
+            break
+    n = len(lower)
+    if n - 1 > i:
+        zeroone = f"{w0} {lower[i + 1]}"
+        if zeroone in _SPECIAL_CASES:
+            valence = _SPECIAL_CASES[zeroone]
+    if n - 1 > i + 1:
+        zeroonetwo = f"{w0} {lower[i + 1]} {lower[i + 2]}"
+        if zeroonetwo in _SPECIAL_CASES:
+            valence = _SPECIAL_CASES[zeroonetwo]
+    # Booster/dampener bigrams before the word ("kind of", "sort of", "just enough").
+    for n_gram in (threetwoone, threetwo, twoone):
+        if n_gram in _BOOSTERS:
+            valence = valence + _BOOSTERS[n_gram]
+    return valence
+
+
+def _but_check(but_index: int, sentiments: list[float]) -> None:
+    """VADER's ``_but_check`` in place: halve scores before the first "but", add half after it.
+
+    VADER loops ``for sentiment in sentiments: si = sentiments.index(sentiment)`` and rescales
+    position ``si``: the *first* position whose current score equals the current one, which is
+    not always the current position. That is replayed exactly. A zero stays zero (only its type or
+    sign could change, which no later sum or comparison sees), so zeros are skipped; for the rest
+    a lazy min-heap of positions per value finds "the first position holding this value" quickly.
+    Positions after the current one are never touched before they are reached, since ``si`` is
+    at most the current position.
+    """
+    heaps: dict[float, list[int]] = {}
+    for pos, value in enumerate(sentiments):
+        if value:
+            # Positions arrive in increasing order, so each list is already a valid heap.
+            heaps.setdefault(value, []).append(pos)
+    if not heaps:
+        return
+    for pos in range(len(sentiments)):
+        value = sentiments[pos]
+        if not value:
+            continue
+        heap = heaps[value]
+        while sentiments[heap[0]] != value:  # stale: that position has been rescaled since
+            heappop(heap)
+        first = heap[0]
+        if first < but_index:
+            new = value * 0.5
+        elif first > but_index:
+            new = value * 1.5
+        else:
+            continue
+        sentiments[first] = new
+        heappop(heap)
+        if new:
+            heappush(heaps.setdefault(new, []), first)
+
+
+def _punctuation_emphasis(text: str) -> float:
+    """VADER's emphasis from "!" (up to 4) and "?" (2 or more) anywhere in the text."""
+    ep_count = text.count("!")
+    if ep_count > 4:
+        ep_count = 4
+    ep_amplifier = ep_count * 0.292
+    qm_count = text.count("?")
+    qm_amplifier: float = 0
+    if qm_count > 1:
+        qm_amplifier = qm_count * 0.18 if qm_count <= 3 else 0.96
+    return ep_amplifier + qm_amplifier
+
+
+def _score_valence(sentiments: list[float], text: str) -> dict[str, float]:
+    """VADER's ``score_valence``: punctuation emphasis, compound and the pos/neg/neu shares."""
+    sum_s = float(sum(sentiments))
+    punct_emph_amplifier = _punctuation_emphasis(text)
+    if sum_s > 0:
+        sum_s += punct_emph_amplifier
+    elif sum_s < 0:
+        sum_s -= punct_emph_amplifier
+    compound = _vader.normalize(sum_s)
+
+    pos_sum = 0.0
+    neg_sum = 0.0
+    neu_count = 0
+    for sentiment_score in sentiments:
+        if sentiment_score > 0:
+            pos_sum += float(sentiment_score) + 1
+        elif sentiment_score < 0:
+            neg_sum += float(sentiment_score) - 1
+        else:
+            neu_count += 1
+
+    if pos_sum > math.fabs(neg_sum):
+        pos_sum += punct_emph_amplifier
+    elif pos_sum < math.fabs(neg_sum):
+        neg_sum -= punct_emph_amplifier
+
+    total = pos_sum + math.fabs(neg_sum) + neu_count
+    return {
+        "neg": round(math.fabs(neg_sum / total), 3),
+        "neu": round(math.fabs(neu_count / total), 3),
+        "pos": round(math.fabs(pos_sum / total), 3),
+        "compound": round(compound, 4),
+    }
