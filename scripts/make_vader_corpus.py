@@ -283,6 +283,9 @@ HANDWRITTEN: list[str] = [
     "not 😀",
     "never so 😀",
     "😀 but 💔",
+    "\x00 😀 a NUL byte before an emoji",
+    "good\x00😀bad 😀\x00",
+    "😀😀 great😀 😀 ",
     # URLs, handles, hashtags, HTML entities
     "check https://example.com/good-deals now",
     "http://t.co/abc123 awful",

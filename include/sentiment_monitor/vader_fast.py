@@ -46,7 +46,6 @@ stand") can never match, since VADER looks up single whitespace-free tokens.
 from __future__ import annotations
 
 import math
-import re
 import string
 from collections.abc import Mapping
 from functools import cache
@@ -64,8 +63,13 @@ _BOOSTERS: Mapping[str, float] = MappingProxyType(dict(_vader.BOOSTER_DICT))
 _SPECIAL_CASES: Mapping[str, float] = MappingProxyType(dict(_vader.SPECIAL_CASES))
 _NEGATE: frozenset[str] = frozenset(_vader.NEGATE)
 _PUNCTUATION = string.punctuation
-_SO_THIS = ("so", "this")
 _OR_NOR = ("or", "nor")
+# Every word of a multi-word special case or booster: an n-gram can only match if made of these.
+_IDIOM_WORDS: frozenset[str] = frozenset(
+    word for phrase in (*_SPECIAL_CASES, *_BOOSTERS) if " " in phrase for word in phrase.split(" ")
+)
+# Marks where an emoji description starts while replacing emoji (see ``_replace_emoji``).
+_MARK = "\x00"
 
 # Bound on the per-analyzer token cache; past it the cache is emptied and refilled.
 _TOKEN_CACHE_MAX = 200_000
@@ -85,16 +89,22 @@ def _vader_tables() -> tuple[Mapping[str, float], Mapping[str, str]]:
 
 
 @cache
-def _emoji_pattern() -> re.Pattern[str]:
-    """One character class of every single-character emoji in VADER's table.
+def _emoji_tables() -> tuple[frozenset[str], dict[int, str], bool]:
+    """The single-character emoji and a ``str.translate`` table marking each one's description.
 
     VADER replaces emoji while iterating over the text one character at a time, so a key longer
     than one character (skin tones, variation selectors) can never match; only single characters
-    are searched for.
+    count. Each maps to ``_MARK + description``: the mark stands where VADER may put a space.
+    The flag says whether marks can be resolved after translating: true when no description is
+    empty, starts or ends with a space or contains the mark (so for VADER 3.3.2's table).
     """
     _, emojis = _vader_tables()
-    singles = sorted(key for key in emojis if len(key) == 1)
-    return re.compile("[" + "".join(re.escape(ch) for ch in singles) + "]")
+    singles = {key: value for key, value in emojis.items() if len(key) == 1}
+    marks_safe = all(
+        d and d[0] != " " and d[-1] != " " and _MARK not in d for d in singles.values()
+    )
+    table = {ord(key): _MARK + value for key, value in singles.items()}
+    return frozenset(singles), table, marks_safe
 
 
 def _check_overrides(overrides: Mapping[str, float]) -> dict[str, float]:
@@ -156,24 +166,44 @@ class FastSentimentAnalyzer:
             word: valence for word, valence in lexicon.items() if word not in _BOOSTERS
         }
         self._emojis: Mapping[str, str] = emojis
-        self._emoji_re = _emoji_pattern()
+        self._emoji_chars, self._emoji_table, self._emoji_marks_safe = _emoji_tables()
         self._tokens: dict[str, _TokenInfo] = {}
 
     # -- text to tokens ---------------------------------------------------------------------------
 
     def _replace_emoji(self, text: str) -> str:
         """VADER's emoji step: each emoji becomes its description, with a space before it unless
-        it starts the text or follows a space (no space is added after it)."""
+        it starts the text or follows a space (U+0020 only); no space is added after it.
+
+        Done in C: ``translate`` puts ``_MARK + description`` in place of each emoji, then the
+        marks become a space, or nothing at the start and after a space. A mark is never preceded
+        by a space from a description, since none starts or ends with one (checked when loading).
+        """
+        if self._emoji_chars.isdisjoint(text):
+            return text
+        if _MARK in text or not self._emoji_marks_safe:
+            return self._replace_emoji_by_char(text)
+        marked = text.translate(self._emoji_table)
+        if marked.startswith(_MARK):
+            marked = marked[1:]
+        return marked.replace(" " + _MARK, " ").replace(_MARK, " ")
+
+    def _replace_emoji_by_char(self, text: str) -> str:
+        """The original per-character loop, for texts that contain ``_MARK`` themselves."""
         emojis = self._emojis
-
-        def describe(match: re.Match[str]) -> str:
-            start = match.start()
-            description = emojis[match.group()]
-            if start > 0 and text[start - 1] != " ":
-                return " " + description
-            return description
-
-        return self._emoji_re.sub(describe, text)
+        out: list[str] = []
+        prev_space = True
+        for ch in text:
+            description = emojis.get(ch)
+            if description is not None:
+                if not prev_space:
+                    out.append(" ")
+                out.append(description)
+                prev_space = False
+            else:
+                out.append(ch)
+                prev_space = ch == " "
+        return "".join(out)
 
     def _token_info(self, raw: str) -> _TokenInfo:
         """Stripped form, lower case, ALL CAPS flag and scored valence of one raw token (cached)."""
@@ -199,51 +229,57 @@ class FastSentimentAnalyzer:
         if not text.isascii():
             text = self._replace_emoji(text)
 
-        cache_get = self._tokens.get
-        token_info = self._token_info
-        infos = [cache_get(raw) or token_info(raw) for raw in text.split()]
-        n = len(infos)
+        raws = text.split()
+        n = len(raws)
         if n == 0:
             return {"neg": 0.0, "neu": 0.0, "pos": 0.0, "compound": 0.0}
+        infos = list(map(self._tokens.get, raws))
+        if None in infos:
+            token_info = self._token_info
+            infos = [info or token_info(raw) for info, raw in zip(infos, raws, strict=True)]
 
+        scored = [(i, v) for i, info in enumerate(infos) if (v := info[3]) is not None]
+        if not scored:
+            return {"neg": 0.0, "neu": 1.0, "pos": 0.0, "compound": 0.0}
+
+        lower = [info[1] for info in infos]
+        upper = [info[2] for info in infos]
+        # Some but not all tokens are ALL CAPS.
+        is_cap_diff = True in upper and False in upper
+        last = n - 1
+        word_valence = self._word_valence
         sentiments: list[float] = [0] * n
-        caps = 0
-        found = False
-        for _, _, upper, valence in infos:
-            if upper:
-                caps += 1
-            if valence is not None:
-                found = True
-        if found:
-            words = [info[0] for info in infos]
-            lower = [info[1] for info in infos]
-            # Some but not all tokens are ALL CAPS.
-            is_cap_diff = 0 < n - caps < n
-            last = n - 1
-            word_valence = self._word_valence
-            for i, info in enumerate(infos):
-                valence = info[3]
-                if valence is None:
-                    continue
-                if i < last and info[1] == "kind" and lower[i + 1] == "of":
-                    continue
-                sentiments[i] = word_valence(i, valence, words, lower, info[2], is_cap_diff)
-            if "but" in lower:
-                _but_check(lower.index("but"), sentiments)
-        return _score_valence(sentiments, text)
+        nonzero: list[int] = []
+        for i, lexicon_valence in scored:
+            item = lower[i]
+            if item == "kind" and i < last and lower[i + 1] == "of":
+                continue
+            valence = word_valence(i, lexicon_valence, lower, upper, is_cap_diff)
+            if valence:
+                sentiments[i] = valence
+                nonzero.append(i)
+        if not nonzero:
+            return {"neg": 0.0, "neu": 1.0, "pos": 0.0, "compound": 0.0}
+        if "but" in lower:
+            _but_check(lower.index("but"), sentiments, nonzero)
+        return _score_valence(sentiments, nonzero, text)
 
     def _word_valence(
         self,
         i: int,
         valence: float,
-        words: list[str],
         lower: list[str],
-        item_upper: bool,
+        upper: list[bool],
         is_cap_diff: bool,
     ) -> float:
         """VADER's ``sentiment_valence`` for the lexicon word at ``i`` with lexicon value
-        ``valence``: "no", ALL CAPS, boosters, negations, idioms and "least", in VADER's order."""
+        ``valence``: "no", ALL CAPS, boosters, negations, idioms and "least", in VADER's order.
+
+        Where VADER adds a booster scalar of ``0.0`` for a non-booster word, nothing is added:
+        that can only turn ``-0.0`` into ``0.0``, which no later step can tell apart.
+        """
         lexicon = self._lexicon
+        boosters = _BOOSTERS
         base = valence
         item = lower[i]
         if item == "no" and i != len(lower) - 1 and lower[i + 1] in lexicon:
@@ -256,73 +292,76 @@ class FastSentimentAnalyzer:
         ):
             valence = base * _N_SCALAR
 
-        if item_upper and is_cap_diff:
+        if is_cap_diff and upper[i]:
             if valence > 0:
                 valence += _C_INCR
             else:
                 valence -= _C_INCR
 
+        if i == 0:
+            return valence
         # One, two and three words back, each only when that word is not a lexicon word.
-        if i > 0:
-            prev = lower[i - 1]
-            if prev not in lexicon:
-                valence = valence + _booster(words[i - 1], prev, valence, is_cap_diff)
-                if prev in _NEGATE or "n't" in prev:
-                    valence = valence * _N_SCALAR
-            if i > 1:
-                prev2 = lower[i - 2]
-                if prev2 not in lexicon:
-                    s = _booster(words[i - 2], prev2, valence, is_cap_diff)
+        prev = lower[i - 1]
+        if prev not in lexicon:
+            if prev in boosters:
+                valence = valence + _booster(boosters[prev], upper[i - 1], valence, is_cap_diff)
+            if prev in _NEGATE or "n't" in prev:
+                valence = valence * _N_SCALAR
+        if i > 1:
+            prev2 = lower[i - 2]
+            if prev2 not in lexicon:
+                if prev2 in boosters:
+                    s = _booster(boosters[prev2], upper[i - 2], valence, is_cap_diff)
                     if s != 0:
                         s = s * 0.95
                     valence = valence + s
-                    if prev2 == "never" and (prev == "so" or prev == "this"):
-                        valence = valence * 1.25
-                    elif prev2 == "without" and prev == "doubt":
-                        pass
-                    elif prev2 in _NEGATE or "n't" in prev2:
-                        valence = valence * _N_SCALAR
-                if i > 2:
-                    prev3 = lower[i - 3]
-                    if prev3 not in lexicon:
-                        s = _booster(words[i - 3], prev3, valence, is_cap_diff)
+                if prev2 == "never" and (prev == "so" or prev == "this"):
+                    valence = valence * 1.25
+                elif prev2 == "without" and prev == "doubt":
+                    pass
+                elif prev2 in _NEGATE or "n't" in prev2:
+                    valence = valence * _N_SCALAR
+            if i > 2:
+                prev3 = lower[i - 3]
+                if prev3 not in lexicon:
+                    if prev3 in boosters:
+                        s = _booster(boosters[prev3], upper[i - 3], valence, is_cap_diff)
                         if s != 0:
                             s = s * 0.9
                         valence = valence + s
-                        # VADER's precedence: (never and so/this two back) or (so/this one back).
-                        if (prev3 == "never" and (prev2 == "so" or prev2 == "this")) or (
-                            prev == "so" or prev == "this"
-                        ):
-                            valence = valence * 1.25
-                        elif prev3 == "without" and (prev2 == "doubt" or prev == "doubt"):
-                            pass
-                        elif prev3 in _NEGATE or "n't" in prev3:
-                            valence = valence * _N_SCALAR
+                    # VADER's precedence: (never and so/this two back) or (so/this one back).
+                    if (prev3 == "never" and (prev2 == "so" or prev2 == "this")) or (
+                        prev == "so" or prev == "this"
+                    ):
+                        valence = valence * 1.25
+                    elif prev3 == "without" and (prev2 == "doubt" or prev == "doubt"):
+                        pass
+                    elif prev3 in _NEGATE or "n't" in prev3:
+                        valence = valence * _N_SCALAR
+                    # Every idiom or booster n-gram VADER tries contains this word or prev2.
+                    if item in _IDIOM_WORDS or prev2 in _IDIOM_WORDS:
                         valence = _special_idioms(valence, lower, i)
 
-            # "least" before the word negates it, except in "at least" / "very least".
-            if prev == "least" and prev not in lexicon:
-                if i > 1:
-                    if lower[i - 2] != "at" and lower[i - 2] != "very":
-                        valence = valence * _N_SCALAR
-                else:
+        # "least" before the word negates it, except in "at least" / "very least".
+        if prev == "least" and prev not in lexicon:
+            if i > 1:
+                if lower[i - 2] != "at" and lower[i - 2] != "very":
                     valence = valence * _N_SCALAR
+            else:
+                valence = valence * _N_SCALAR
         return valence
 
 
-def _booster(word: str, word_lower: str, valence: float, is_cap_diff: bool) -> float:
-    """VADER's ``scalar_inc_dec``: how much a preceding booster/dampener shifts ``valence``."""
-    scalar = 0.0
-    boost = _BOOSTERS.get(word_lower)
-    if boost is not None:
-        scalar = boost
-        if valence < 0:
-            scalar *= -1
-        if is_cap_diff and word.isupper():
-            if valence > 0:
-                scalar += _C_INCR
-            else:
-                scalar -= _C_INCR
+def _booster(boost: float, is_upper: bool, valence: float, is_cap_diff: bool) -> float:
+    """VADER's ``scalar_inc_dec`` for a preceding booster/dampener worth ``boost``."""
+    scalar = boost
+    if valence < 0:
+        scalar *= -1
+    if is_upper and is_cap_diff:
+        if valence > 0:
+            scalar += _C_INCR
+        else:
+            scalar -= _C_INCR
     return scalar
 
 
@@ -354,28 +393,23 @@ def _special_idioms(valence: float, lower: list[str], i: int) -> float:
     return valence
 
 
-def _but_check(but_index: int, sentiments: list[float]) -> None:
+def _but_check(but_index: int, sentiments: list[float], nonzero: list[int]) -> None:
     """VADER's ``_but_check`` in place: halve scores before the first "but", add half after it.
 
     VADER loops ``for sentiment in sentiments: si = sentiments.index(sentiment)`` and rescales
     position ``si``: the *first* position whose current score equals the current one, which is
     not always the current position. That is replayed exactly. A zero stays zero (only its type or
-    sign could change, which no later sum or comparison sees), so zeros are skipped; for the rest
-    a lazy min-heap of positions per value finds "the first position holding this value" quickly.
-    Positions after the current one are never touched before they are reached, since ``si`` is
-    at most the current position.
+    sign could change, which no later sum or comparison sees), so only the ``nonzero`` positions
+    (in increasing order; they stay non-zero) are visited, and a lazy min-heap of positions per
+    value finds "the first position holding this value" quickly. Positions after the current one
+    are never touched before they are reached, since ``si`` is at most the current position.
     """
     heaps: dict[float, list[int]] = {}
-    for pos, value in enumerate(sentiments):
-        if value:
-            # Positions arrive in increasing order, so each list is already a valid heap.
-            heaps.setdefault(value, []).append(pos)
-    if not heaps:
-        return
-    for pos in range(len(sentiments)):
+    for pos in nonzero:
+        # Positions arrive in increasing order, so each list is already a valid heap.
+        heaps.setdefault(sentiments[pos], []).append(pos)
+    for pos in nonzero:
         value = sentiments[pos]
-        if not value:
-            continue
         heap = heaps[value]
         while sentiments[heap[0]] != value:  # stale: that position has been rescaled since
             heappop(heap)
@@ -388,8 +422,7 @@ def _but_check(but_index: int, sentiments: list[float]) -> None:
             continue
         sentiments[first] = new
         heappop(heap)
-        if new:
-            heappush(heaps.setdefault(new, []), first)
+        heappush(heaps.setdefault(new, []), first)
 
 
 def _punctuation_emphasis(text: str) -> float:
@@ -405,26 +438,33 @@ def _punctuation_emphasis(text: str) -> float:
     return ep_amplifier + qm_amplifier
 
 
-def _score_valence(sentiments: list[float], text: str) -> dict[str, float]:
-    """VADER's ``score_valence``: punctuation emphasis, compound and the pos/neg/neu shares."""
+def _score_valence(sentiments: list[float], nonzero: list[int], text: str) -> dict[str, float]:
+    """VADER's ``score_valence``: punctuation emphasis, compound and the pos/neg/neu shares.
+
+    ``nonzero`` lists the positions of the non-zero scores in order; zeros only count as neutral.
+    """
     sum_s = float(sum(sentiments))
     punct_emph_amplifier = _punctuation_emphasis(text)
     if sum_s > 0:
         sum_s += punct_emph_amplifier
     elif sum_s < 0:
         sum_s -= punct_emph_amplifier
-    compound = _vader.normalize(sum_s)
+    # VADER's normalize(sum_s, alpha=15).
+    compound = sum_s / math.sqrt((sum_s * sum_s) + 15)
+    if compound < -1.0:
+        compound = -1.0
+    elif compound > 1.0:
+        compound = 1.0
 
     pos_sum = 0.0
     neg_sum = 0.0
-    neu_count = 0
-    for sentiment_score in sentiments:
+    for pos in nonzero:
+        sentiment_score = sentiments[pos]
         if sentiment_score > 0:
             pos_sum += float(sentiment_score) + 1
-        elif sentiment_score < 0:
-            neg_sum += float(sentiment_score) - 1
         else:
-            neu_count += 1
+            neg_sum += float(sentiment_score) - 1
+    neu_count = len(sentiments) - len(nonzero)
 
     if pos_sum > math.fabs(neg_sum):
         pos_sum += punct_emph_amplifier
