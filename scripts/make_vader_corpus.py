@@ -119,6 +119,13 @@ HANDWRITTEN: list[str] = [
     "love but love but love",
     "Nice nice nice but nice nice nice, but nice",
     "horrible horrible but horrible",
+    # VADER rescales the first equal score: here "xoxo" (3.0) is halved to 1.5, then "like" (1.5)
+    # finds it first and halves it again while "like" itself is left alone.
+    "xoxo but like",
+    "I feel affection but it is ok",
+    "ily but yes yes",
+    "betrayed, but no doubt about it",
+    "xoxo xoxo but like like",
     # kind of, sort of, least
     "kind of good",
     "kind of bad",
@@ -141,6 +148,12 @@ HANDWRITTEN: list[str] = [
     "he is the least bad option",
     # idioms and special cases
     "this is the bomb",
+    "the bomb",
+    "it was kind of bad",
+    "it was kind of good",
+    "so kind of you",
+    "I like this good",
+    "I like that good",
     "this is the bomb!!!",
     "this album is the shit",
     "yeah right",

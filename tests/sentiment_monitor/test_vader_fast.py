@@ -108,6 +108,18 @@ def test_every_corpus_text_scores_identically(
     assert not mismatches, f"{len(mismatches)} texts differ, first: {mismatches[:3]}"
 
 
+def test_but_rescales_the_first_equal_score_like_vader(
+    original: SentimentIntensityAnalyzer, fast: FastSentimentAnalyzer
+) -> None:
+    # "xoxo" is 3.0 and "like" 1.5. VADER halves "xoxo" to 1.5; then, for "like", list.index(1.5)
+    # finds "xoxo" first, so "xoxo" is halved again (0.75) and "like" keeps 1.5 instead of 2.25.
+    # A straightforward rewrite would score this differently; the fast one must not.
+    quirky = fast.polarity_scores("xoxo but like")
+    assert quirky == original.polarity_scores("xoxo but like")
+    pos_sum = (0.75 + 1) + (1.5 + 1)
+    assert quirky["pos"] == round(pos_sum / (pos_sum + 1), 3)
+
+
 def test_scores_are_plain_dicts_of_floats(fast: FastSentimentAnalyzer) -> None:
     for text in ("", "good", "bad but good!!"):
         scores = fast.polarity_scores(text)
@@ -147,7 +159,8 @@ def test_override_changes_score() -> None:
 
 
 def test_without_overrides_equals_original(original: SentimentIntensityAnalyzer) -> None:
-    for overrides in (None, {}):
+    no_overrides: tuple[dict[str, float] | None, ...] = (None, {})
+    for overrides in no_overrides:
         analyzer = FastSentimentAnalyzer(lexicon_overrides=overrides)
         for text in TEXTS[:150]:
             assert analyzer.polarity_scores(text) == original.polarity_scores(text)
