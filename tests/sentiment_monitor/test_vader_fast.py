@@ -11,6 +11,7 @@ No test here times anything: speed is measured outside the suite.
 
 from __future__ import annotations
 
+import importlib.util
 import re
 from pathlib import Path
 
@@ -20,6 +21,7 @@ from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
 from sentiment_monitor.vader_fast import FastSentimentAnalyzer
 
 CORPUS = Path(__file__).resolve().parents[1] / "data" / "vader_corpus.txt"
+GENERATOR = Path(__file__).resolve().parents[2] / "scripts" / "make_vader_corpus.py"
 _ESCAPE = re.compile(r"\\(u[0-9a-fA-F]{4}|[\\nrt])")
 _SIMPLE = {"\\": "\\", "n": "\n", "r": "\r", "t": "\t"}
 
@@ -94,6 +96,15 @@ def test_corpus_is_varied() -> None:
     ):
         assert any(needle in t for t in TEXTS), needle
     assert any(t.isupper() for t in TEXTS)
+
+
+def test_corpus_is_what_the_generator_makes() -> None:
+    # Also checks the escaping round trip. To add a case, edit the script and rerun it.
+    spec = importlib.util.spec_from_file_location("make_vader_corpus", GENERATOR)
+    assert spec is not None and spec.loader is not None
+    generator = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(generator)
+    assert generator.build() == TEXTS
 
 
 def test_every_corpus_text_scores_identically(
