@@ -181,7 +181,7 @@ class HttpClient:
         json_body: Any = None,
         headers: Mapping[str, str] | None = None,
     ) -> httpx.Response:
-        """Send one request politely; return a 2xx/3xx response or raise SourceError."""
+        """Send one request politely; return a 2xx response or raise SourceError."""
         if not self.same_origin(url):
             raise self.error(f"refusing to send a request to another server ({method} {url})")
         what = f"{method} {httpx.URL(url).path}"
@@ -196,8 +196,12 @@ class HttpClient:
                 )
             except httpx.TimeoutException:
                 problem = "timed out"
+            except httpx.UnsupportedProtocol:
+                raise self.error(f"{what}: the URL's scheme is not http(s)") from None
             except httpx.TransportError as exc:
                 problem = f"connection failed ({type(exc).__name__})"
+            except httpx.RequestError as exc:  # decoding, redirects: retrying will not help
+                raise self.error(f"{what} failed ({type(exc).__name__})") from None
             else:
                 status = response.status_code
                 self._note_rate_limit(response)
@@ -219,8 +223,16 @@ class HttpClient:
                     )
                     self._sleep(wait)
                     continue
-                if status < 400:
+                if status < 300:
                     return response
+                if status < 400:
+                    # Not followed: a redirect would carry the credentials somewhere else.
+                    target = httpx.URL(response.headers.get("location", ""))
+                    raise self.error(
+                        f"{what} redirected (HTTP {status}) to {target.scheme}://{target.host}"
+                        f"{target.path}; set the connection host to the final address",
+                        status=status,
+                    )
                 if status < 500 and status != 408:
                     raise self._http_error(what, response)
                 problem = f"HTTP {status}"

@@ -220,3 +220,13 @@ def test_landing_replaces_earlier_attempts_atomically(tmp_path: Path) -> None:
     assert [line["id"] for line in lines] == ["1", "2"]
     assert lines[0]["text"] == "héllo" and lines[0]["lang"] is None
     assert "extra" not in lines[1]
+
+
+def test_redirects_are_reported_not_followed(server: LoopbackServer, sleeps: Sleeps) -> None:
+    moved = {"Location": "https://other.example/api?access_token=abc"}
+    server.inject("/x", Reply(301, b"", moved))
+    with client_for(server, sleeps) as client, pytest.raises(SourceError) as caught:
+        client.get_json("/x")
+    assert "redirected (HTTP 301) to https://other.example/api" in str(caught.value)
+    assert "access_token" not in str(caught.value)
+    assert caught.value.status == 301
