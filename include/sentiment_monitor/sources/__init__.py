@@ -19,6 +19,7 @@ from sentiment_monitor.sources.base import ConnectionInfo, ExtractResult, Source
 SOURCE_TYPES: dict[str, str] = {
     "file": "sentiment_monitor.sources.files:FileSource",
     "mastodon": "sentiment_monitor.sources.mastodon:MastodonSource",
+    "bluesky": "sentiment_monitor.sources.bluesky:BlueskySource",
 }
 
 
