@@ -104,7 +104,7 @@ class _Session:
         self._take(body)
 
     def _take(self, body: Any) -> None:
-        body = _object(self.client, body, "session")
+        body = self.client.expect_object(body, "session")
         access, refresh = body.get("accessJwt"), body.get("refreshJwt")
         if not isinstance(access, str) or not isinstance(refresh, str) or not access or not refresh:
             raise self.client.error("the session answer carries no accessJwt/refreshJwt")
@@ -129,7 +129,7 @@ class _Session:
         body, _ = self.client.get_json(
             f"/xrpc/{nsid}", params=params, headers={"Authorization": f"Bearer {self._access}"}
         )
-        return _object(self.client, body, nsid)
+        return self.client.expect_object(body, nsid)
 
     def pages(self, nsid: str, params: Mapping[str, Any], key: str) -> Iterator[list[Any]]:
         """The non-empty pages of a cursor-paged query; ``key`` names the list in the answer."""
@@ -186,15 +186,7 @@ class BlueskySource(HttpSource):
                 self._thread(session, uri, start, end, found)
             if self.options.fetch_followers:
                 self._followers(session, collected, authors)
-        result = self.land(day, collected.values())
-        log.info(
-            "source %r: landed %d posts of %s (%s)",
-            self.name,
-            result.records,
-            day.isoformat(),
-            ", ".join(f"{key} {value}" for key, value in sorted(counts.items())) or "nothing seen",
-        )
-        return result
+        return self.land(day, collected.values(), counts)
 
     def _notifications(
         self, session: _Session, start: dt.datetime, end: dt.datetime, found: _Found
@@ -204,7 +196,7 @@ class BlueskySource(HttpSource):
         nsid = "app.bsky.notification.listNotifications"
         for page in session.pages(nsid, params, "notifications"):
             for item in page:
-                item = _object(session.client, item, "notification")
+                item = session.client.expect_object(item, "notification")
                 indexed = _indexed(session.client, item)
                 reason = item.get("reason")
                 if reason not in KEPT_REASONS:
@@ -212,7 +204,7 @@ class BlueskySource(HttpSource):
                     continue
                 if start <= indexed < end:
                     found.add(session.client, item, indexed, "notifications")
-            last = _object(session.client, page[-1], "notification")
+            last = session.client.expect_object(page[-1], "notification")
             if _indexed(session.client, last) < start - EDGE_SLACK:
                 break
 
@@ -229,8 +221,8 @@ class BlueskySource(HttpSource):
         }
         for page in session.pages("app.bsky.feed.getAuthorFeed", params, "feed"):
             for entry in page:
-                entry = _object(session.client, entry, "feed item")
-                post = _object(session.client, entry.get("post"), "feed post")
+                entry = session.client.expect_object(entry, "feed item")
+                post = session.client.expect_object(entry.get("post"), "feed post")
                 author = post.get("author") or {}
                 if entry.get("reason") or author.get("did") != session.did:
                     continue  # a repost or pin, not the brand's own post
@@ -242,7 +234,7 @@ class BlueskySource(HttpSource):
                     found.add(session.client, post, indexed, "brand replies")
                 if post.get("replyCount") != 0:
                     roots.append(str(post["uri"]))
-            last = _object(session.client, page[-1], "feed item")
+            last = session.client.expect_object(page[-1], "feed item")
             reason = last.get("reason")
             moment = reason if isinstance(reason, dict) else last.get("post")
             if _indexed(session.client, moment) < window_start - EDGE_SLACK:
@@ -342,12 +334,6 @@ def _export(uri: str, author: Item, record: Item, indexed: dt.datetime) -> Item:
         "lang": lang,
         "repost_of_id": None,
     }
-
-
-def _object(client: HttpClient, value: Any, what: str) -> Item:
-    if not isinstance(value, dict):
-        raise client.error(f"unexpected answer: a JSON {type(value).__name__} as {what}")
-    return value
 
 
 def _indexed(client: HttpClient, item: Any) -> dt.datetime:

@@ -161,6 +161,12 @@ class HttpClient:
         """A SourceError for this client's source, credentials masked."""
         return SourceError(self.source, self.redact(message), status=status, code=code)
 
+    def expect_object(self, value: Any, what: str) -> dict[str, Any]:
+        """``value`` if it is a JSON object, else a SourceError saying what was expected."""
+        if not isinstance(value, dict):
+            raise self.error(f"unexpected answer: a JSON {type(value).__name__} as {what}")
+        return value
+
     def same_origin(self, url: str) -> bool:
         """Whether ``url`` points at this client's server (credentials go nowhere else)."""
         other = httpx.URL(url)
@@ -183,7 +189,10 @@ class HttpClient:
     ) -> httpx.Response:
         """Send one request politely; return a 2xx response or raise SourceError."""
         if not self.same_origin(url):
-            raise self.error(f"refusing to send a request to another server ({method} {url})")
+            other = httpx.URL(url)
+            raise self.error(
+                f"refusing to send {method} {other.path} to another server ({other.host})"
+            )
         what = f"{method} {httpx.URL(url).path}"
         failures = 0
         rate_limited = 0
@@ -513,10 +522,19 @@ class HttpSource(Source):
             transport=self._transport,
         )
 
-    def land(self, day: dt.date, records: Iterable[Mapping[str, Any]]) -> ExtractResult:
-        """Land ``records`` sorted by (created_at, id) and describe the landed file."""
+    def land(
+        self, day: dt.date, records: Iterable[Mapping[str, Any]], counts: Mapping[str, int]
+    ) -> ExtractResult:
+        """Land ``records`` sorted by (created_at, id), log ``counts``, describe the file."""
         ordered = sorted(records, key=lambda r: (str(r.get("created_at")), str(r.get("id"))))
         path = land_records(self.landing_dir(day), ordered)
+        log.info(
+            "source %r: landed %d records of %s (%s)",
+            self.name,
+            len(ordered),
+            day.isoformat(),
+            ", ".join(f"{key} {value}" for key, value in sorted(counts.items())) or "none seen",
+        )
         return ExtractResult(
             source=self.name,
             day=day.isoformat(),

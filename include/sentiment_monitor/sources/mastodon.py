@@ -74,21 +74,14 @@ class MastodonSource(HttpSource):
         headers = {"Authorization": f"Bearer {token}"}
         with self.http_client(base_url, secrets=[token], headers=headers) as client:
             run = _Day(client, day, self.options.include_direct)
-            account = _object(client, client.get_json("/api/v1/accounts/verify_credentials")[0])
+            account = client.expect_object(
+                client.get_json("/api/v1/accounts/verify_credentials")[0], "account"
+            )
             self._check_brand(account)
             self._mentions(run)
             for status_id in self._brand_statuses(run, str(account["id"])):
                 self._thread_replies(run, status_id)
-        result = self.land(day, run.collected.values())
-        log.info(
-            "source %r: landed %d statuses of %s (%s)",
-            self.name,
-            result.records,
-            day.isoformat(),
-            ", ".join(f"{key} {value}" for key, value in sorted(run.counts.items()))
-            or "nothing seen",
-        )
-        return result
+        return self.land(day, run.collected.values(), run.counts)
 
     def _check_brand(self, account: Status) -> None:
         handle = self.brand.handles.get("mastodon")
@@ -107,14 +100,14 @@ class MastodonSource(HttpSource):
         params = {"types[]": ["mention"], "limit": self.options.page_size}
         for page in run.client.pages("/api/v1/notifications", params):
             for item in page:
-                notification = _object(run.client, item)
+                notification = run.client.expect_object(item, "notification")
                 status = notification.get("status")
                 # Servers before 3.5 ignore types[]: filter here too.
                 if notification.get("type") != "mention" or not isinstance(status, dict):
                     run.counts["skipped other notifications"] += 1
                     continue
                 run.consider(status, "mentions")
-            last = _object(run.client, page[-1])
+            last = run.client.expect_object(page[-1], "notification")
             oldest = parse_timestamp(last.get("created_at")) or run.created(last.get("status"))
             if oldest < run.start - EDGE_SLACK:
                 break
@@ -127,7 +120,7 @@ class MastodonSource(HttpSource):
         url = f"/api/v1/accounts/{quote(account_id, safe='')}/statuses"
         for page in run.client.pages(url, params):
             for item in page:
-                status = _object(run.client, item)
+                status = run.client.expect_object(item, "status")
                 if status.get("reblog"):
                     continue
                 if not window_start <= run.created(status) < run.end:
@@ -152,11 +145,11 @@ class MastodonSource(HttpSource):
                 run.counts["skipped deleted threads"] += 1
                 return
             raise
-        descendants = _object(run.client, context).get("descendants") or []
+        descendants = run.client.expect_object(context, "context").get("descendants") or []
         if not isinstance(descendants, list):
             raise run.client.error(f"GET {url} answered without a descendants list")
         for status in descendants:
-            run.consider(_object(run.client, status), "thread replies")
+            run.consider(run.client.expect_object(status, "status"), "thread replies")
 
 
 class _Day:
@@ -211,9 +204,3 @@ class _Day:
             "lang": status.get("language"),
             "repost_of_id": None,
         }
-
-
-def _object(client: HttpClient, value: Any) -> dict[str, Any]:
-    if not isinstance(value, dict):
-        raise client.error(f"unexpected answer: a JSON {type(value).__name__}, not an object")
-    return value
