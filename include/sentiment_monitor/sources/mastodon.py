@@ -77,6 +77,8 @@ class MastodonSource(HttpSource):
             account = client.expect_object(
                 client.get_json("/api/v1/accounts/verify_credentials")[0], "account"
             )
+            if not account.get("id"):
+                raise client.error("verify_credentials answered without an account id")
             self._check_brand(account)
             self._mentions(run)
             for status_id in self._brand_statuses(run, str(account["id"])):
