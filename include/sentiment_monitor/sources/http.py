@@ -74,8 +74,13 @@ class SourceError(RuntimeError):
     ) -> None:
         super().__init__(f"source {source!r}: {message}")
         self.source = source
+        self.message = message
         self.status = status
         self.code = code
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Keyword-only fields survive pickling (task runners and worker pools pickle errors).
+        return (type(self), (self.source, self.message), dict(vars(self)))
 
 
 class HttpSourceOptions(SourceOptions):

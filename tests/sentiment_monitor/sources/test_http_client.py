@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import email.utils
 import json
+import pickle
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -230,3 +231,9 @@ def test_redirects_are_reported_not_followed(server: LoopbackServer, sleeps: Sle
     assert "redirected (HTTP 301) to https://other.example/api" in str(caught.value)
     assert "access_token" not in str(caught.value)
     assert caught.value.status == 301
+
+
+def test_source_errors_survive_pickling() -> None:
+    error = SourceError("bsky", "GET /x failed: HTTP 400 (ExpiredToken)", status=400, code="E")
+    copy = pickle.loads(pickle.dumps(error))
+    assert (str(copy), copy.source, copy.status, copy.code) == (str(error), "bsky", 400, "E")
