@@ -173,20 +173,16 @@ class BlueskySource(HttpSource):
             DEFAULT_SERVICE,
         )
         start, end = day_bounds(day)
-        collected: dict[str, Item] = {}
-        authors: dict[str, str] = {}  # uri -> author DID, for follower counts
-        counts: Counter[str] = Counter()
+        found = _Found()
         with self.http_client(base_url, secrets=[password]) as client:
             session = _Session(client, identifier, password)
             session.login()
-            found = _Found(collected, authors, counts)
             self._notifications(session, start, end, found)
-            roots = self._brand_feed(session, start, end, found)
-            for uri in roots:
+            for uri in self._brand_feed(session, start, end, found):
                 self._thread(session, uri, start, end, found)
             if self.options.fetch_followers:
-                self._followers(session, collected, authors)
-        return self.land(day, collected.values(), counts)
+                self._followers(session, found)
+        return self.land(day, found.collected.values(), found.counts)
 
     def _notifications(
         self, session: _Session, start: dt.datetime, end: dt.datetime, found: _Found
@@ -223,17 +219,19 @@ class BlueskySource(HttpSource):
             for entry in page:
                 entry = session.client.expect_object(entry, "feed item")
                 post = session.client.expect_object(entry.get("post"), "feed post")
-                author = post.get("author") or {}
-                if entry.get("reason") or author.get("did") != session.did:
+                author = post.get("author")
+                if entry.get("reason") or not isinstance(author, dict):
                     continue  # a repost or pin, not the brand's own post
+                if author.get("did") != session.did:
+                    continue
                 indexed = _indexed(session.client, post)
                 if not window_start <= indexed < end:
                     continue
                 record = post.get("record") or {}
                 if start <= indexed < end and isinstance(record, dict) and record.get("reply"):
                     found.add(session.client, post, indexed, "brand replies")
-                if post.get("replyCount") != 0:
-                    roots.append(str(post["uri"]))
+                if post.get("replyCount") != 0 and isinstance(post.get("uri"), str):
+                    roots.append(post["uri"])
             last = session.client.expect_object(page[-1], "feed item")
             reason = last.get("reason")
             moment = reason if isinstance(reason, dict) else last.get("post")
@@ -266,11 +264,9 @@ class BlueskySource(HttpSource):
                 found.add(session.client, post, indexed, "thread replies")
             stack.extend(node.get("replies") or [])
 
-    def _followers(
-        self, session: _Session, collected: dict[str, Item], authors: dict[str, str]
-    ) -> None:
+    def _followers(self, session: _Session, found: _Found) -> None:
         """Fill ``author_followers`` from ``getProfiles``, 25 authors a call."""
-        dids = sorted(set(authors.values()))
+        dids = sorted(set(found.authors.values()) - {""})
         followers: dict[str, int] = {}
         for offset in range(0, len(dids), PROFILES_PER_CALL):
             batch = dids[offset : offset + PROFILES_PER_CALL]
@@ -278,17 +274,17 @@ class BlueskySource(HttpSource):
             for profile in body.get("profiles") or []:
                 if isinstance(profile, dict) and isinstance(profile.get("followersCount"), int):
                     followers[str(profile.get("did"))] = profile["followersCount"]
-        for uri, record in collected.items():
-            record["author_followers"] = followers.get(authors.get(uri, ""))
+        for uri, record in found.collected.items():
+            record["author_followers"] = followers.get(found.authors[uri])
 
 
 class _Found:
     """The day's posts so far, by URI (first stream wins), with their authors and counts."""
 
-    def __init__(self, collected: dict[str, Item], authors: dict[str, str], counts: Counter[str]):
-        self.collected = collected
-        self.authors = authors
-        self.counts = counts
+    def __init__(self) -> None:
+        self.collected: dict[str, Item] = {}
+        self.authors: dict[str, str] = {}  # uri -> author DID, for follower counts
+        self.counts: Counter[str] = Counter()
 
     def add(self, client: HttpClient, item: Item, indexed: dt.datetime, stream: str) -> None:
         """Keep a notification or post view (both carry uri, author and record)."""
