@@ -345,8 +345,8 @@ def test_a_body_that_is_not_json_is_a_clear_error(
 
 
 def test_a_timeout_is_retried(world: World, tmp_path: Path, sleeps: Sleeps, brand: Brand) -> None:
-    world.server.inject(NOTIFICATIONS, Reply(200, {"notifications": []}, delay=0.4))
-    source = world.source(tmp_path, sleeps, brand, timeout_seconds=0.05)
+    world.server.inject(NOTIFICATIONS, Reply(200, {"notifications": []}, delay=1.5))
+    source = world.source(tmp_path, sleeps, brand, timeout_seconds=0.3)
     records = by_uri(source.extract(DAY).files[0].path)
     assert set(records) == world.expected
     assert sleeps == [2.0]

@@ -98,8 +98,8 @@ def test_timeouts_are_retried_then_fail_bounded(server: LoopbackServer, sleeps: 
 
 
 def test_a_timeout_then_an_answer_succeeds(server: LoopbackServer, sleeps: Sleeps) -> None:
-    server.inject("/slow", Reply(200, {"late": True}, delay=0.4))
-    with client_for(server, sleeps, timeout=0.05) as client:
+    server.inject("/slow", Reply(200, {"late": True}, delay=1.5))
+    with client_for(server, sleeps, timeout=0.3) as client:
         body, _ = client.get_json("/slow")
     assert body == {"ok": True, "path": "/slow"}
 
