@@ -18,6 +18,8 @@ from sentiment_monitor.sources.base import ConnectionInfo, ExtractResult, Source
 #: type -> "module:Class"; adding a network means adding a module and a line here.
 SOURCE_TYPES: dict[str, str] = {
     "file": "sentiment_monitor.sources.files:FileSource",
+    "mastodon": "sentiment_monitor.sources.mastodon:MastodonSource",
+    "bluesky": "sentiment_monitor.sources.bluesky:BlueskySource",
 }
 
 
