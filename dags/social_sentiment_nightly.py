@@ -31,9 +31,15 @@ if TYPE_CHECKING:
 
 
 def _config() -> Config:
-    from sentiment_monitor.config import load_config
+    """The checked configuration; a bad one fails the task at once, without retries."""
+    from airflow.sdk.exceptions import AirflowFailException
 
-    return load_config()
+    from sentiment_monitor.config import ConfigError, load_config
+
+    try:
+        return load_config()
+    except ConfigError as error:
+        raise AirflowFailException(str(error)) from None
 
 
 def _warehouse() -> str | None:
@@ -96,9 +102,16 @@ def social_sentiment_nightly() -> None:
     @task
     def validate(day: str, scored: dict[str, Any]) -> dict[str, Any]:
         """Great Expectations: bad rows quarantined, a bad batch stops the run."""
-        from sentiment_monitor import pipeline
+        from airflow.sdk.exceptions import AirflowFailException
 
-        return pipeline.validate(_config(), day, scored)
+        from sentiment_monitor import pipeline
+        from sentiment_monitor.validation import ValidationFailed
+
+        try:
+            return pipeline.validate(_config(), day, scored)
+        except ValidationFailed as error:
+            # Broken data upstream does not heal on a retry: stop now, name the expectations.
+            raise AirflowFailException(str(error)) from None
 
     @task
     def load(day: str, normalized: dict[str, Any], validated: dict[str, Any]) -> dict[str, Any]:

@@ -148,7 +148,7 @@ def split_statements(text: str) -> list[str]:
     statements, current = [], []
     for line in text.splitlines():
         current.append(line)
-        if line.rstrip().endswith(";"):
+        if line.rstrip().endswith(";") and not line.lstrip().startswith("--"):
             statements.append("\n".join(current).rstrip().rstrip(";"))
             current = []
     if "".join(current).strip():

@@ -1,0 +1,123 @@
+"""Flags: the rules, the ranking, and statuses that belong to people."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+from sentiment_monitor.config import FlagRules, load_config
+from sentiment_monitor.flags import priority, set_status
+from sentiment_monitor.pipeline import run_day
+from sentiment_monitor.warehouse import make_engine
+from tests.conftest import write_config
+
+RULES = FlagRules()
+
+
+def test_priority_weighs_severity_reach_and_repetition() -> None:
+    single = priority(-0.7, 500, 1, RULES)
+    third = priority(-0.7, 500, 3, RULES)
+    assert third > single
+    assert priority(-0.9, 500, 1, RULES) > priority(-0.6, 500, 1, RULES)
+    assert priority(-0.7, 50_000, 1, RULES) > priority(-0.7, 50, 1, RULES)
+    assert 0 <= priority(-1.0, 10**9, 99, RULES) <= 100 and priority(0.0, None, 1, RULES) == 0
+
+
+def post(i: int, author: str, text: str, **extra: object) -> dict:
+    return {
+        "platform": "mastodon",
+        "id": str(i),
+        "author": author,
+        "text": text,
+        "created_at": f"2026-11-0{extra.pop('d', 1)}T1{i % 10}:00:00Z",
+        "author_followers": 300,
+        **extra,
+    }
+
+
+def write_day(root: Path, day: str, records: list[dict]) -> None:
+    folder = root / day
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "x.jsonl").write_text("\n".join(json.dumps(r) for r in records) + "\n")
+
+
+@pytest.fixture
+def setup(tmp_path: Path, warehouse_url: str):
+    config = load_config(write_config(tmp_path / "c.yaml", tmp_path / "exports", tmp_path / "st"))
+    return tmp_path / "exports", config, warehouse_url
+
+
+def flags(url: str) -> dict[tuple[str, str], dict]:
+    with make_engine(url).connect() as conn:
+        rows = conn.execute(sa.text("SELECT * FROM flags")).mappings().all()
+    return {(r["mention_id"], r["kind"]): dict(r) for r in rows}
+
+
+def test_third_complaint_outranks_a_single_one(setup) -> None:
+    exports, config, url = setup
+    write_day(
+        exports, "2026-11-01", [post(1, "repeat", "@lumencoffee terrible, awful service", d=1)]
+    )
+    write_day(
+        exports, "2026-11-02", [post(2, "repeat", "@lumencoffee still terrible and awful", d=2)]
+    )
+    write_day(
+        exports,
+        "2026-11-03",
+        [
+            post(3, "repeat", "@lumencoffee awful, terrible service again", d=3),
+            post(4, "oneoff", "@lumencoffee awful, terrible service again", d=3),
+        ],
+    )
+    for day in ("2026-11-01", "2026-11-02", "2026-11-03"):
+        run_day(day, config=config, url=url)
+    found = flags(url)
+    assert found[("3", "detractor")]["priority"] > found[("4", "detractor")]["priority"]
+    assert "3rd complaint in 7 days" in found[("3", "detractor")]["reason"]
+
+
+def test_statuses_survive_reruns_and_answered_questions_drop_off(setup) -> None:
+    exports, config, url = setup
+    write_day(
+        exports,
+        "2026-11-01",
+        [
+            post(1, "q1", "@lumencoffee do you have oat milk?"),
+            post(2, "q2", "@lumencoffee are you open on Sunday?"),
+            post(3, "q3", "@lumencoffee is there wifi in the cafe?"),
+            post(4, "fan", "@lumencoffee I love you, wonderful, amazing coffee!"),
+            post(5, "lumencoffee", "@q3 yes, free wifi!", in_reply_to_id="3"),
+            post(6, "nobody", "is it raining?"),  # a question, but not to the brand
+        ],
+    )
+    run_day("2026-11-01", config=config, url=url)
+    found = flags(url)
+    assert set(found) == {("1", "question"), ("2", "question"), ("4", "promoter")}
+    engine = make_engine(url)
+    assert set_status(engine, "mastodon", "2", "question", status="in_progress", assignee="sam")
+    assert set_status(engine, "mastodon", "4", "promoter", status="resolved", note="thanked")
+    assert not set_status(engine, "mastodon", "999", "promoter", status="resolved")
+    with pytest.raises(ValueError, match="status must be one of"):
+        set_status(engine, "mastodon", "4", "promoter", status="done")
+    # The brand answers both questions the next day.
+    write_day(
+        exports,
+        "2026-11-02",
+        [
+            post(7, "lumencoffee", "@q1 yes!", in_reply_to_id="1", d=2),
+            post(8, "lumencoffee", "@q2 10 to 4", in_reply_to_id="2", d=2),
+        ],
+    )
+    result = run_day("2026-11-02", config=config, url=url)
+    assert result["flag"]["touched_days"] == ["2026-11-01", "2026-11-02"]
+    run_day("2026-11-01", config=config, url=url)
+    found = flags(url)
+    assert ("1", "question") not in found  # untouched and answered: withdrawn
+    assert found[("2", "question")]["status"] == "in_progress"  # a person holds it: kept
+    assert found[("2", "question")]["assignee"] == "sam"
+    assert found[("4", "promoter")]["status"] == "resolved"
+    assert found[("4", "promoter")]["note"] == "thanked"
+    assert found[("4", "promoter")]["status_changed_at"] is not None

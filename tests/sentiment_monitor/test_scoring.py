@@ -1,0 +1,91 @@
+"""Score: policies (languages, long posts, labels, lexicon) and parallel == inline."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
+
+from sentiment_monitor.records import NORMALIZED_SCHEMA, label_for
+from sentiment_monitor.scoring import ScoreSettings, score_parts, score_text
+
+SETTINGS = ScoreSettings()
+
+
+def test_scores_equal_vader_on_ordinary_posts() -> None:
+    reference = SentimentIntensityAnalyzer()
+    for text in ("I love it!", "Worst service EVER :(", "It is a coffee.", "not bad at all"):
+        scored = score_text(text, "en", SETTINGS)
+        expected = reference.polarity_scores(text)
+        assert {k: scored[k] for k in expected} == expected
+
+
+def test_other_languages_are_kept_but_not_scored() -> None:
+    scored = score_text("Ich liebe es", "de", SETTINGS)
+    assert scored["label"] == "unscored" and scored["compound"] is None
+    assert "VADER reads English only" in scored["score_note"]
+    assert score_text("I love it", "en-GB", SETTINGS)["label"] == "positive"
+    assert score_text("I love it", None, SETTINGS)["label"] == "positive"
+
+
+def test_long_posts_are_scored_on_their_head() -> None:
+    text = "I love this. " * 20_000
+    scored = score_text(text, None, ScoreSettings(max_text_chars=1000))
+    assert scored["label"] == "positive"
+    assert scored["score_note"] == f"scored on the first 1000 of {len(text)} characters"
+
+
+def test_labels_follow_the_thresholds() -> None:
+    assert label_for(0.05, 0.05, -0.05) == "positive"
+    assert label_for(-0.05, 0.05, -0.05) == "negative"
+    assert label_for(0.0499, 0.05, -0.05) == "neutral"
+    assert label_for(None, 0.05, -0.05) == "unscored"
+
+
+def test_brand_lexicon_changes_the_score_as_documented() -> None:
+    """A product called 'Killer Queen' is not a threat; 'sick' is praise among gamers."""
+    plain = score_text("The Killer Queen blend is sick", None, SETTINGS)
+    tuned = score_text(
+        "The Killer Queen blend is sick",
+        None,
+        ScoreSettings(lexicon=(("killer", 0.0), ("sick", 2.0))),
+    )
+    assert plain["label"] == "negative"
+    assert tuned["label"] == "positive" and tuned["compound"] > 0.4
+
+
+def _part(path: Path, texts: list[str]) -> str:
+    rows = [
+        {
+            "platform": "mastodon",
+            "mention_id": str(i),
+            "day": "2026-11-01",
+            "author": "a",
+            "author_followers": None,
+            "created_at": "2026-11-01 00:00:00.000000+00:00",
+            "text": t,
+            "lang": "fr" if i % 5 == 0 else None,
+            "url": None,
+            "in_reply_to_id": None,
+            "is_brand": False,
+            "is_question": False,
+            "mentions_brand": False,
+            "source": "s",
+        }
+        for i, t in enumerate(texts)
+    ]
+    pq.write_table(pa.Table.from_pylist(rows, schema=NORMALIZED_SCHEMA), path)
+    return str(path)
+
+
+def test_parallel_scoring_equals_inline(tmp_path: Path) -> None:
+    texts = ["good", "bad", "meh", "GREAT!!!", "awful :(", "fine I guess"] * 5
+    parts = [_part(tmp_path / f"part-{i}.parquet", texts[i::3]) for i in range(3)]
+    inline = score_parts(parts, tmp_path / "inline", SETTINGS, 1, "2026-11-01")
+    spread = score_parts(parts, tmp_path / "spread", SETTINGS, 2, "2026-11-01")
+    assert inline.labels == spread.labels and inline.rows == 30
+    assert inline.unscored == 6
+    for a, b in zip(inline.parts, spread.parts, strict=True):
+        assert pq.read_table(a).equals(pq.read_table(b))
