@@ -20,6 +20,7 @@ The work itself lives in `include/sentiment_monitor/`; this file only wires it t
 from __future__ import annotations
 
 import datetime as dt
+import os
 from typing import TYPE_CHECKING, Any
 
 from airflow.sdk import CronTriggerTimetable, dag, get_current_context, task
@@ -58,7 +59,12 @@ def _warehouse() -> str | None:
     # Missed nights are filled in on purpose, with `airflow backfill create`, not on unpause.
     catchup=False,
     max_active_runs=2,
-    default_args={"retries": 2, "retry_delay": dt.timedelta(minutes=5), "owner": "sentiment"},
+    # SENTIMENT_TASK_RETRIES=0 (set by `make run`) lets a person see a failure at once.
+    default_args={
+        "retries": int(os.environ.get("SENTIMENT_TASK_RETRIES", "2")),
+        "retry_delay": dt.timedelta(minutes=5),
+        "owner": "sentiment",
+    },
     tags=["sentiment", "nightly"],
 )
 def social_sentiment_nightly() -> None:

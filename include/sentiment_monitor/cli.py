@@ -45,6 +45,8 @@ def run_dag(day: str) -> int:
     command = [str(airflow), "dags", "test", DAG_ID, logical_date_for(day)]
     env = dict(os.environ)
     env.setdefault("SENTIMENT_HOME", str(project_root()))
+    # By hand, a failure should show at once rather than after two five-minute retries.
+    env.setdefault("SENTIMENT_TASK_RETRIES", "0")
     completed = subprocess.run(command, env=env, check=False, capture_output=True, text=True)
     state = "success" if completed.returncode == 0 else "failed"
     if completed.returncode != 0 or "state=failed" in completed.stdout + completed.stderr:

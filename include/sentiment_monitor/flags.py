@@ -66,12 +66,11 @@ def _ordinal(number: int) -> str:
 
 
 def _reason(kind: str, compound: float | None, followers: int | None, repeats: int) -> str:
-    parts = {
-        "promoter": f"positive post (compound {compound:+.2f})",
-        "detractor": f"negative post (compound {compound:+.2f})",
-        "question": "question to the brand, not answered",
-    }
-    text = parts[kind] if compound is not None or kind == "question" else kind
+    if kind == "question":
+        text = "question to the brand, not answered"
+    else:
+        feeling = "positive" if kind == "promoter" else "negative"
+        text = f"{feeling} post (compound {compound:+.2f})"
     if followers:
         text += f"; author has {followers:,} followers"
     if repeats > 1:

@@ -313,6 +313,16 @@ def _csv_line(row: list[str]) -> str:
     return buffer.getvalue().rstrip("\r\n")
 
 
+def display_path(path: str) -> str:
+    """A file's path as stored in ``rejects``: relative to the project when it lies inside it."""
+    from sentiment_monitor.config import project_root
+
+    try:
+        return str(Path(path).resolve().relative_to(project_root()))
+    except ValueError:
+        return str(path)
+
+
 def _key_digest(platform: str, mention_id: str) -> bytes:
     # 8 bytes per key keeps the day's seen-set small (about 100 MB for 1M mentions would be
     # strings; digests are a fraction of that) while a collision stays astronomically unlikely.
@@ -405,7 +415,7 @@ def normalize_day(
                     {
                         "day": day,
                         "source": extract.source,
-                        "file": landed.path,
+                        "file": display_path(landed.path),
                         "record_no": number,
                         "stage": "normalize",
                         "reason": error,

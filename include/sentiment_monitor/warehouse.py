@@ -153,11 +153,12 @@ def split_statements(text: str) -> list[str]:
             current = []
     if "".join(current).strip():
         statements.append("\n".join(current))
-    return [
-        s
+    # Full-line comments are dropped: a ``:name`` in a comment would be taken for a parameter.
+    cleaned = [
+        "\n".join(line for line in s.splitlines() if not line.lstrip().startswith("--"))
         for s in statements
-        if any(part.strip() and not part.strip().startswith("--") for part in s.splitlines())
     ]
+    return [s.strip() for s in cleaned if s.strip()]
 
 
 def ensure_schema(engine: Engine) -> None:

@@ -34,6 +34,8 @@ def airflow_db() -> None:
 
 @pytest.fixture(scope="session")
 def nightly(airflow_db: None):
+    # Failures must show at once in tests, not after retries with a five-minute delay.
+    os.environ["SENTIMENT_TASK_RETRIES"] = "0"
     spec = importlib.util.spec_from_file_location(
         "social_sentiment_nightly", ROOT / "dags" / "social_sentiment_nightly.py"
     )

@@ -91,11 +91,18 @@ def test_statuses_survive_reruns_and_answered_questions_drop_off(setup) -> None:
             post(4, "fan", "@lumencoffee I love you, wonderful, amazing coffee!"),
             post(5, "lumencoffee", "@q3 yes, free wifi!", in_reply_to_id="3"),
             post(6, "nobody", "is it raining?"),  # a question, but not to the brand
+            post(9, "hans", "@lumencoffee habt ihr Hafermilch?", lang="de"),  # unscored question
         ],
     )
     run_day("2026-11-01", config=config, url=url)
     found = flags(url)
-    assert set(found) == {("1", "question"), ("2", "question"), ("4", "promoter")}
+    assert set(found) == {
+        ("1", "question"),
+        ("2", "question"),
+        ("4", "promoter"),
+        ("9", "question"),
+    }
+    assert found[("9", "question")]["compound"] is None
     engine = make_engine(url)
     assert set_status(engine, "mastodon", "2", "question", status="in_progress", assignee="sam")
     assert set_status(engine, "mastodon", "4", "promoter", status="resolved", note="thanked")

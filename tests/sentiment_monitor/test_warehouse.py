@@ -45,11 +45,11 @@ def test_url_from_environment() -> None:
 
 
 def test_split_statements_drops_comments() -> None:
-    text = "-- a comment;\nCREATE TABLE a (x INT);\n-- only a comment\nDROP VIEW IF EXISTS v;\n"
-    assert split_statements(text) == [
-        "-- a comment;\nCREATE TABLE a (x INT)",
-        "-- only a comment\nDROP VIEW IF EXISTS v",
-    ]
+    text = (
+        "-- days in :days;\nCREATE TABLE a (x INT);\n-- only a comment\n"
+        "DROP VIEW IF EXISTS v;\n-- trailing\n"
+    )
+    assert split_statements(text) == ["CREATE TABLE a (x INT)", "DROP VIEW IF EXISTS v"]
 
 
 def test_schema_is_idempotent(warehouse_url: str) -> None:
