@@ -28,6 +28,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
 from sentiment_monitor.config import FlagRules
+from sentiment_monitor.warehouse import lock_warehouse
 
 KINDS: tuple[str, ...] = ("promoter", "detractor", "question")
 STATUSES: tuple[str, ...] = ("open", "in_progress", "resolved", "dismissed")
@@ -165,6 +166,8 @@ def flag_day(engine: Engine, day: str, rules: FlagRules) -> FlagResult:
     """Raise, re-rank and withdraw the flags for ``day`` in one transaction."""
     result = FlagResult(day=day, raised={kind: 0 for kind in KINDS})
     with engine.begin() as conn:
+        # Another day's flag step may withdraw or re-rank the same flags: one writer at a time.
+        lock_warehouse(conn)
         day_value = _day_value(conn, day)
         flags = candidates(conn, day, rules)
         conn.exec_driver_sql("DROP TABLE IF EXISTS stage_flags")

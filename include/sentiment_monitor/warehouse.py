@@ -9,14 +9,28 @@ A day's load is one transaction: the day's mentions are staged in a temporary ta
 PostgreSQL, batched inserts on SQLite), the day's previous rows that the new data no longer holds
 are removed, the rest upserted on ``(platform, mention_id)``, replies linked to their threads, the
 day's rejects replaced and its audit row written. Rerunning a day therefore gives the same
-tables; a mention already stored under an earlier day keeps that day.
+tables; a mention already stored under an earlier day keeps that day. The load also keeps
+``authors`` current by recomputing only that day's authors, so its cost follows the night.
+
+Schema versions: ``ensure_schema(engine)`` is the one entry point. It applies the numbered files
+``sql/migrations/NNNN_name.sql`` that the ``schema_version`` table does not list yet, in order,
+each in its own transaction together with its row in ``schema_version``; then it recreates the
+views of ``sql/views.sql`` when that file changed. To add a table or a column, add the next file
+(``0003_what_it_adds.sql``) - never edit a released one - written with the Jinja words of
+``dialect_words`` (``{{ date_type }}``, ``{{ timestamp_type }}``) so it runs on both databases;
+list the table in ``DATA_TABLES`` if it holds data, and describe it in ``docs/warehouse.md``.
+On PostgreSQL every writer (migrations, loads, flags, marts) takes one transaction-level
+advisory lock, so two days loading at once are serialized where they share rows; on SQLite
+``BEGIN IMMEDIATE`` does the same.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import io
 import json
+import logging
 import re
 from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass
@@ -35,15 +49,18 @@ from sentiment_monitor.records import MENTION_COLUMNS, REJECT_COLUMNS
 WAREHOUSE_CONN_ID = "sentiment_warehouse"
 DEFAULT_SQLITE_PATH = Path("data/warehouse.db")
 
-#: Schema files in the order they are applied.
-SCHEMA_FILES: tuple[str, ...] = (
-    "create_mentions.sql",
-    "create_flags.sql",
-    "create_rejects.sql",
-    "create_audit.sql",
-    "create_daily_sentiment.sql",
-    "create_views.sql",
-)
+#: Where the numbered migrations live, inside ``sql/``; file names are ``NNNN_name.sql``.
+MIGRATIONS_DIR = "migrations"
+MIGRATION_NAME = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")
+#: The repeatable step after the migrations; its checksum is kept as schema_version 0.
+VIEWS_FILE = "views.sql"
+#: Key of the PostgreSQL advisory lock every writer of the warehouse takes (any fixed number;
+#: this one is "sentimon" in ASCII, unlikely to collide with another application's key).
+WAREHOUSE_LOCK_KEY = 0x73656E74696D6F6E
+#: The PostgreSQL-only script that creates the analyst and community-manager roles.
+ROLES_FILE = "roles.sql"
+
+log = logging.getLogger(__name__)
 
 #: Rows per batch when staging into SQLite.
 SQLITE_BATCH = 20_000
@@ -161,12 +178,161 @@ def split_statements(text: str) -> list[str]:
     return [s.strip() for s in cleaned if s.strip()]
 
 
-def ensure_schema(engine: Engine) -> None:
-    """Create every table, index and view that is missing (idempotent)."""
-    with engine.begin() as conn:
-        for name in SCHEMA_FILES:
-            for statement in render_sql(name, engine.dialect.name):
+def lock_warehouse(conn: Connection) -> None:
+    """Serialize this transaction with every other writer of the warehouse until it ends.
+
+    PostgreSQL: a transaction-level advisory lock, released by COMMIT or ROLLBACK. SQLite needs
+    nothing: ``make_engine`` starts every transaction with ``BEGIN IMMEDIATE``, one writer at a time.
+    """
+    if conn.dialect.name == "postgresql":
+        conn.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": WAREHOUSE_LOCK_KEY})
+
+
+def migrations() -> list[tuple[int, str]]:
+    """The migration files as ``(version, file name)``, in the order they are applied."""
+    found = []
+    for path in sorted((sql_dir() / MIGRATIONS_DIR).iterdir()):
+        match = MIGRATION_NAME.match(path.name)
+        if match:
+            found.append((int(match.group(1)), path.name))
+    versions = [v for v, _ in found]
+    if len(set(versions)) != len(versions):
+        raise RuntimeError(f"two migration files share a version number: {found}")
+    return found
+
+
+def latest_version() -> int:
+    """The version a warehouse has once ``ensure_schema`` is done."""
+    return max(v for v, _ in migrations())
+
+
+def _checksum(name: str) -> str:
+    return hashlib.sha256((sql_dir() / name).read_bytes()).hexdigest()
+
+
+def _create_version_table(conn: Connection) -> None:
+    words = dialect_words(conn.dialect.name)
+    conn.exec_driver_sql(
+        f"""CREATE TABLE IF NOT EXISTS schema_version (
+            version     INTEGER NOT NULL PRIMARY KEY,
+            name        VARCHAR(256) NOT NULL,
+            checksum    VARCHAR(64) NOT NULL,
+            applied_at  {words["timestamp_type"]} NOT NULL
+        )"""
+    )
+
+
+def _now_value(conn: Connection) -> Any:
+    now = dt.datetime.now(dt.UTC)
+    return now if conn.dialect.name == "postgresql" else now.strftime("%Y-%m-%d %H:%M:%S.%f+00:00")
+
+
+def applied_versions(engine: Engine) -> dict[int, str]:
+    """``{version: checksum}`` of what the warehouse has applied (version 0: the views)."""
+    if not sa.inspect(engine).has_table("schema_version"):
+        return {}
+    with engine.connect() as conn:
+        rows = conn.execute(sa.text("SELECT version, checksum FROM schema_version")).all()
+    return {int(v): str(c) for v, c in rows}
+
+
+def ensure_schema(engine: Engine, *, upto: int | None = None) -> list[int]:
+    """Bring the warehouse to the latest schema; return the versions applied now (idempotent).
+
+    Each pending migration runs in its own transaction with its ``schema_version`` row, under the
+    warehouse lock, and is skipped when another process applied it meanwhile: a failure leaves
+    the warehouse at the last whole version. Then the views are recreated if ``views.sql``
+    changed. ``upto`` stops after that version without touching the views: it builds the
+    schema of an earlier release (upgrade tests and rehearsals).
+    """
+    dialect = engine.dialect.name
+    pending = [(v, n) for v, n in migrations() if upto is None or v <= upto]
+    views_sum = _checksum(VIEWS_FILE)
+    done = applied_versions(engine)
+    # The common case - every night, every task - reads one small table and takes no lock.
+    if all(v in done for v, _ in pending) and (upto is not None or done.get(0) == views_sum):
+        return []
+    applied: list[int] = []
+    for version, name in pending:
+        if version in done:
+            if done[version] != _checksum(f"{MIGRATIONS_DIR}/{name}"):
+                log.warning("migration %s changed after it was applied; add a new one", name)
+            continue
+        with engine.begin() as conn:
+            lock_warehouse(conn)
+            _create_version_table(conn)
+            exists = conn.execute(
+                sa.text("SELECT 1 FROM schema_version WHERE version = :v"), {"v": version}
+            ).first()
+            if exists:  # another process got there first, while we waited for the lock
+                continue
+            for statement in render_sql(f"{MIGRATIONS_DIR}/{name}", dialect):
                 conn.exec_driver_sql(statement)
+            conn.execute(
+                sa.text(
+                    "INSERT INTO schema_version (version, name, checksum, applied_at)"
+                    " VALUES (:v, :name, :sum, :at)"
+                ),
+                {
+                    "v": version,
+                    "name": name,
+                    "sum": _checksum(f"{MIGRATIONS_DIR}/{name}"),
+                    "at": _now_value(conn),
+                },
+            )
+            applied.append(version)
+            log.info("warehouse schema: applied migration %s", name)
+    if upto is None:
+        with engine.begin() as conn:
+            lock_warehouse(conn)
+            current = conn.execute(
+                sa.text("SELECT checksum FROM schema_version WHERE version = 0")
+            ).scalar_one_or_none()
+            if current != views_sum or applied:
+                for statement in render_sql(VIEWS_FILE, dialect):
+                    conn.exec_driver_sql(statement)
+                conn.execute(sa.text("DELETE FROM schema_version WHERE version = 0"))
+                conn.execute(
+                    sa.text(
+                        "INSERT INTO schema_version (version, name, checksum, applied_at)"
+                        " VALUES (0, :name, :sum, :at)"
+                    ),
+                    {"name": VIEWS_FILE, "sum": views_sum, "at": _now_value(conn)},
+                )
+    return applied
+
+
+def _role_name(name: str) -> str:
+    if not re.fullmatch(r"[a-z_][a-z0-9_]{0,62}", name):
+        raise ValueError(f"role name {name!r}: use lower-case letters, digits and _")
+    return name
+
+
+def apply_roles(
+    engine: Engine,
+    analyst: str = "sentiment_analyst",
+    community_manager: str = "sentiment_community_manager",
+) -> None:
+    """Create (if missing) and grant the two NOLOGIN roles of ``sql/roles.sql``; PostgreSQL only.
+
+    Idempotent: roles that exist are kept and granted again. Run it as the warehouse's owner
+    after ``ensure_schema`` (it grants on what exists, and on what that owner creates later).
+    Give people LOGIN users that are members of a role: ``GRANT sentiment_analyst TO alice``.
+    """
+    if engine.dialect.name != "postgresql":
+        raise ValueError("roles exist on PostgreSQL only; a SQLite warehouse is a local file")
+    ensure_schema(engine)
+    with engine.begin() as conn:
+        lock_warehouse(conn)
+        database = conn.execute(sa.text("SELECT current_database()")).scalar_one()
+        for statement in render_sql(
+            ROLES_FILE,
+            "postgresql",
+            analyst=_role_name(analyst),
+            community_manager=_role_name(community_manager),
+            database='"' + str(database).replace('"', '""') + '"',
+        ):
+            conn.exec_driver_sql(statement)
 
 
 @dataclass
@@ -282,6 +448,66 @@ def link_threads(conn: Connection, day: str) -> int:
     return linked
 
 
+def _stage_authors(conn: Connection, day: Any) -> None:
+    """Stage the authors a day's load can change: those of its stored and of its new posts."""
+    conn.exec_driver_sql("DROP TABLE IF EXISTS stage_authors")
+    on_commit = " ON COMMIT DROP" if conn.dialect.name == "postgresql" else ""
+    conn.exec_driver_sql(
+        f"CREATE TEMP TABLE stage_authors (platform VARCHAR(32), author VARCHAR(512)){on_commit}"
+    )
+    conn.execute(
+        sa.text(
+            """
+            INSERT INTO stage_authors (platform, author)
+            SELECT platform, author FROM mentions WHERE day = :day
+            UNION
+            SELECT platform, author FROM stage_mentions
+            """
+        ),
+        {"day": day},
+    )
+
+
+def refresh_authors(conn: Connection) -> int:
+    """Recompute the ``authors`` rows of the staged authors from their mentions; return them.
+
+    Only those authors are read (index ``mentions_author``), so the cost follows the night, not
+    the warehouse. Recomputing instead of adding to counters keeps reruns and corrections exact;
+    an author left without posts (a corrected export) disappears.
+    """
+    conn.execute(
+        sa.text(
+            """
+            DELETE FROM authors WHERE EXISTS (
+                SELECT 1 FROM stage_authors a
+                WHERE a.platform = authors.platform AND a.author = authors.author)
+            """
+        )
+    )
+    return conn.execute(
+        sa.text(
+            """
+            INSERT INTO authors (platform, author, is_brand, first_seen_at, last_seen_at,
+                                 latest_followers, mentions, positive_mentions, negative_mentions)
+            SELECT m.platform, m.author,
+                   MAX(CASE WHEN m.is_brand THEN 1 ELSE 0 END) = 1,
+                   MIN(m.created_at), MAX(m.created_at),
+                   (SELECT f.author_followers FROM mentions f
+                    WHERE f.platform = m.platform AND f.author = m.author
+                      AND f.author_followers IS NOT NULL
+                    ORDER BY f.created_at DESC, f.mention_id DESC LIMIT 1),
+                   COUNT(*),
+                   SUM(CASE WHEN m.label = 'positive' THEN 1 ELSE 0 END),
+                   SUM(CASE WHEN m.label = 'negative' THEN 1 ELSE 0 END)
+            FROM mentions m
+            JOIN (SELECT DISTINCT platform, author FROM stage_authors) a
+              ON a.platform = m.platform AND a.author = m.author
+            GROUP BY m.platform, m.author
+            """
+        )
+    ).rowcount
+
+
 def load_day(
     engine: Engine,
     day: str,
@@ -304,6 +530,10 @@ def load_day(
         _create_stage(conn, "stage_mentions", "mentions")
         _stage(conn, "stage_mentions", columns, _iter_rows(mention_parts, columns))
         staged = conn.execute(sa.text("SELECT COUNT(*) FROM stage_mentions")).scalar_one()
+        # Staging is private to this transaction and runs in parallel with other days; from here
+        # on rows other days may share (a re-exported mention, a thread, an author) change.
+        lock_warehouse(conn)
+        _stage_authors(conn, day_value)
         # Rows of this day that the new data no longer holds (a rerun on corrected exports).
         removed = conn.execute(
             sa.text(
@@ -332,6 +562,7 @@ def load_day(
             sa.text("SELECT COUNT(*) FROM mentions WHERE day = :day"), {"day": day_value}
         ).scalar_one()
         link_threads(conn, day_value)
+        refresh_authors(conn)
         conn.execute(sa.text("DELETE FROM rejects WHERE day = :day"), {"day": day_value})
         _stage(conn, "rejects", REJECT_COLUMNS, _iter_rows(reject_parts, REJECT_COLUMNS))
         rejected = conn.execute(
@@ -386,6 +617,10 @@ def record_run(
     day_value: Any = dt.date.fromisoformat(day) if pg else day
     now = dt.datetime.now(dt.UTC)
     with engine.begin() as conn:
+        valid = conn.execute(
+            sa.text("SELECT validation_success FROM load_audit WHERE day = :day"),
+            {"day": day_value},
+        ).scalar_one_or_none()
         conn.execute(
             sa.text("DELETE FROM run_log WHERE run_id = :run_id AND day = :day"),
             {"run_id": run_id, "day": day_value},
@@ -394,9 +629,9 @@ def record_run(
             sa.text(
                 """
                 INSERT INTO run_log (run_id, day, finished_at, records_read, loaded, rejected,
-                    duplicates, durations)
+                    duplicates, durations, validation_success, total_seconds)
                 VALUES (:run_id, :day, :finished_at, :read, :loaded, :rejected, :duplicates,
-                    :durations)
+                    :durations, :valid, :total)
                 """
             ),
             {
@@ -408,6 +643,8 @@ def record_run(
                 "rejected": counts.get("rejected", 0),
                 "duplicates": counts.get("duplicates", 0),
                 "durations": json.dumps(durations, sort_keys=True),
+                "valid": None if valid is None else bool(valid),
+                "total": round(sum(durations.values()), 3),
             },
         )
 
@@ -438,7 +675,16 @@ def url_from_env(environ: dict[str, str] | None = None) -> str:
 
 
 #: Tables that hold the data itself (not the run log), in dependency order.
-DATA_TABLES: tuple[str, ...] = ("mentions", "flags", "rejects", "load_audit", "daily_sentiment")
+DATA_TABLES: tuple[str, ...] = (
+    "mentions",
+    "authors",
+    "flags",
+    "rejects",
+    "load_audit",
+    "daily_sentiment",
+    "author_sentiment",
+    "response_metrics",
+)
 
 
 def _plain(value: Any) -> Any:

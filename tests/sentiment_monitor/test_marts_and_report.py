@@ -47,7 +47,11 @@ def test_marts_rebuild_is_stable(loaded: str) -> None:
     engine = make_engine(loaded)
     with engine.connect() as conn:
         before = conn.execute(sa.text("SELECT * FROM daily_sentiment ORDER BY platform")).all()
-    assert build_marts(engine, ["2026-11-01", "2026-11-01"]) == {"daily_sentiment": 2}
+    assert build_marts(engine, ["2026-11-01", "2026-11-01"]) == {
+        "daily_sentiment": 2,
+        "author_sentiment": 8,
+        "response_metrics": 2,
+    }
     assert build_marts(engine, []) == {}
     with engine.connect() as conn:
         after = conn.execute(sa.text("SELECT * FROM daily_sentiment ORDER BY platform")).all()

@@ -1,0 +1,59 @@
+-- 0002: the analyst's schema. Authors kept by the load, the marts author_sentiment and
+-- response_metrics, and the run log's validation outcome and total time.
+
+-- authors: one row per author on a platform who has at least one stored post (the brand's own
+-- accounts included, marked is_brand). Key: (platform, author). Kept by the load: a day's load
+-- recomputes only the authors of that day from their mentions (index mentions_author).
+CREATE TABLE IF NOT EXISTS authors (
+    platform           VARCHAR(32)  NOT NULL,
+    author             VARCHAR(512) NOT NULL,
+    is_brand           BOOLEAN NOT NULL,
+    first_seen_at      {{ timestamp_type }} NOT NULL,
+    last_seen_at       {{ timestamp_type }} NOT NULL,
+    latest_followers   BIGINT,
+    mentions           BIGINT NOT NULL,
+    positive_mentions  BIGINT NOT NULL,
+    negative_mentions  BIGINT NOT NULL,
+    PRIMARY KEY (platform, author)
+);
+-- The threads view and the late-reply checks look replies up by their thread.
+CREATE INDEX IF NOT EXISTS mentions_thread ON mentions (platform, thread_root_id);
+
+-- author_sentiment: one row per author, platform and day (the day of the run that collected the
+-- posts) with at least one public post. Key: (day, platform, author). Rebuilt for touched days.
+CREATE TABLE IF NOT EXISTS author_sentiment (
+    day            {{ date_type }} NOT NULL,
+    platform       VARCHAR(32)  NOT NULL,
+    author         VARCHAR(512) NOT NULL,
+    posts          BIGINT NOT NULL,
+    scored         BIGINT NOT NULL,
+    positive       BIGINT NOT NULL,
+    neutral        BIGINT NOT NULL,
+    negative       BIGINT NOT NULL,
+    mean_compound  DOUBLE PRECISION,
+    net_sentiment  DOUBLE PRECISION,
+    PRIMARY KEY (day, platform, author)
+);
+CREATE INDEX IF NOT EXISTS author_sentiment_author ON author_sentiment (platform, author);
+
+-- response_metrics: one row per day and platform with public posts. Key: (day, platform).
+-- Rebuilt for the days a run touched, including earlier days the brand answered late.
+CREATE TABLE IF NOT EXISTS response_metrics (
+    day                         {{ date_type }} NOT NULL,
+    platform                    VARCHAR(32) NOT NULL,
+    public_posts                BIGINT NOT NULL,
+    answered_posts              BIGINT NOT NULL,
+    questions                   BIGINT NOT NULL,
+    questions_answered          BIGINT NOT NULL,
+    questions_answered_share    DOUBLE PRECISION,
+    detractor_posts             BIGINT NOT NULL,
+    detractors_answered         BIGINT NOT NULL,
+    detractors_answered_share   DOUBLE PRECISION,
+    median_first_reply_seconds  DOUBLE PRECISION,
+    PRIMARY KEY (day, platform)
+);
+
+-- run_log gains the validation outcome and the sum of the step durations, so one row answers
+-- "how did that run go" without reading load_audit or parsing JSON.
+ALTER TABLE run_log ADD COLUMN validation_success BOOLEAN;
+ALTER TABLE run_log ADD COLUMN total_seconds DOUBLE PRECISION;
