@@ -182,7 +182,7 @@ def lock_warehouse(conn: Connection) -> None:
     """Serialize this transaction with every other writer of the warehouse until it ends.
 
     PostgreSQL: a transaction-level advisory lock, released by COMMIT or ROLLBACK. SQLite needs
-    nothing: ``make_engine`` starts every transaction with ``BEGIN IMMEDIATE``, one writer at a time.
+    nothing: ``make_engine`` begins every transaction ``IMMEDIATE``, one writer at a time.
     """
     if conn.dialect.name == "postgresql":
         conn.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": WAREHOUSE_LOCK_KEY})
