@@ -150,3 +150,10 @@ def build_marts(engine: Engine, days: Sequence[str]) -> dict[str, int]:
                 _days(f"SELECT COUNT(*) FROM {table} WHERE day IN :days"), {"days": values}
             ).scalar_one()
     return counts
+
+
+def backfill_marts(engine: Engine) -> dict[str, int]:
+    """Rebuild every mart for every loaded day (after an upgrade adds a mart; one full scan)."""
+    with engine.connect() as conn:
+        days = [str(d) for (d,) in conn.execute(sa.text("SELECT day FROM load_audit"))]
+    return build_marts(engine, days)

@@ -16,6 +16,21 @@ CREATE TABLE IF NOT EXISTS authors (
     negative_mentions  BIGINT NOT NULL,
     PRIMARY KEY (platform, author)
 );
+-- An upgraded warehouse gets its authors at once (one scan of mentions, this once; the loads
+-- keep them current after). Same query as warehouse.refresh_authors, over every author.
+INSERT INTO authors (platform, author, is_brand, first_seen_at, last_seen_at, latest_followers,
+                     mentions, positive_mentions, negative_mentions)
+SELECT m.platform, m.author,
+       MAX(CASE WHEN m.is_brand THEN 1 ELSE 0 END) = 1,
+       MIN(m.created_at), MAX(m.created_at),
+       (SELECT f.author_followers FROM mentions f
+        WHERE f.platform = m.platform AND f.author = m.author AND f.author_followers IS NOT NULL
+        ORDER BY f.created_at DESC, f.mention_id DESC LIMIT 1),
+       COUNT(*),
+       SUM(CASE WHEN m.label = 'positive' THEN 1 ELSE 0 END),
+       SUM(CASE WHEN m.label = 'negative' THEN 1 ELSE 0 END)
+FROM mentions m
+GROUP BY m.platform, m.author;
 -- The threads view and the late-reply checks look replies up by their thread.
 CREATE INDEX IF NOT EXISTS mentions_thread ON mentions (platform, thread_root_id);
 
@@ -35,9 +50,30 @@ CREATE TABLE IF NOT EXISTS author_sentiment (
     PRIMARY KEY (day, platform, author)
 );
 CREATE INDEX IF NOT EXISTS author_sentiment_author ON author_sentiment (platform, author);
+-- Filled for the days already loaded, like sql/mart_author_sentiment.sql for every day.
+INSERT INTO author_sentiment (
+    day, platform, author, posts, scored, positive, neutral, negative, mean_compound,
+    net_sentiment
+)
+SELECT day, platform, author,
+       COUNT(*),
+       SUM(CASE WHEN label <> 'unscored' THEN 1 ELSE 0 END),
+       SUM(CASE WHEN label = 'positive' THEN 1 ELSE 0 END),
+       SUM(CASE WHEN label = 'neutral' THEN 1 ELSE 0 END),
+       SUM(CASE WHEN label = 'negative' THEN 1 ELSE 0 END),
+       AVG(compound),
+       CASE WHEN SUM(CASE WHEN label <> 'unscored' THEN 1 ELSE 0 END) > 0
+            THEN CAST(SUM(CASE WHEN label = 'positive' THEN 1 ELSE 0 END)
+                      - SUM(CASE WHEN label = 'negative' THEN 1 ELSE 0 END) AS DOUBLE PRECISION)
+                 / SUM(CASE WHEN label <> 'unscored' THEN 1 ELSE 0 END) END
+FROM mentions
+WHERE NOT is_brand
+GROUP BY day, platform, author;
 
 -- response_metrics: one row per day and platform with public posts. Key: (day, platform).
--- Rebuilt for the days a run touched, including earlier days the brand answered late.
+-- Rebuilt for the days a run touched, including earlier days the brand answered late. Its
+-- median needs Python (marts.build_response_metrics): after this upgrade, the days loaded
+-- before it are filled by marts.backfill_marts(engine), or as each day is rerun.
 CREATE TABLE IF NOT EXISTS response_metrics (
     day                         {{ date_type }} NOT NULL,
     platform                    VARCHAR(32) NOT NULL,
