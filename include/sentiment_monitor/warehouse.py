@@ -319,6 +319,7 @@ def apply_roles(
     after ``ensure_schema`` (it grants on what exists, and on what that owner creates later).
     Give people LOGIN users that are members of a role: ``GRANT sentiment_analyst TO alice``.
     """
+    names = {"analyst": _role_name(analyst), "community_manager": _role_name(community_manager)}
     if engine.dialect.name != "postgresql":
         raise ValueError("roles exist on PostgreSQL only; a SQLite warehouse is a local file")
     ensure_schema(engine)
@@ -328,8 +329,7 @@ def apply_roles(
         for statement in render_sql(
             ROLES_FILE,
             "postgresql",
-            analyst=_role_name(analyst),
-            community_manager=_role_name(community_manager),
+            **names,
             database='"' + str(database).replace('"', '""') + '"',
         ):
             conn.exec_driver_sql(statement)
