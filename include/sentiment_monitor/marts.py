@@ -141,6 +141,10 @@ def build_marts(engine: Engine, days: Sequence[str]) -> dict[str, int]:
     with engine.begin() as conn:
         # Two runs can touch the same earlier day (a rerun and a late answer): one at a time.
         lock_warehouse(conn)
+        # Days a backfill changed behind their marts' back (see load_day) are rebuilt too.
+        queued = [d for (d,) in conn.execute(sa.text("SELECT day FROM stale_mart_days"))]
+        values = sorted(set(values) | set(queued))
+        conn.execute(sa.text("DELETE FROM stale_mart_days"))
         for name in MART_FILES:
             for statement in render_sql(name, engine.dialect.name):
                 conn.execute(_days(statement), {"days": values} if ":days" in statement else {})

@@ -534,6 +534,18 @@ def load_day(
         # on rows other days may share (a re-exported mention, a thread, an author) change.
         lock_warehouse(conn)
         _stage_authors(conn, day_value)
+        # Posts a later day collected first (a backfill of an earlier day): this day takes them
+        # over, so that later day's audit and marts must change as if the days had run in order.
+        taken = conn.execute(
+            sa.text(
+                """
+                SELECT m.day, COUNT(*) FROM mentions m
+                JOIN stage_mentions s ON s.platform = m.platform AND s.mention_id = m.mention_id
+                WHERE m.day > :day GROUP BY m.day
+                """
+            ),
+            {"day": day_value},
+        ).all()
         # Rows of this day that the new data no longer holds (a rerun on corrected exports).
         removed = conn.execute(
             sa.text(
@@ -563,6 +575,24 @@ def load_day(
         ).scalar_one()
         link_threads(conn, day_value)
         refresh_authors(conn)
+        for later, count in taken:
+            conn.execute(
+                sa.text(
+                    """
+                    UPDATE load_audit SET loaded = loaded - :n, duplicates = duplicates + :n,
+                        known_from_earlier = known_from_earlier + :n
+                    WHERE day = :later
+                    """
+                ),
+                {"n": count, "later": later},
+            )
+            conn.execute(
+                sa.text(
+                    "INSERT INTO stale_mart_days (day) SELECT :later WHERE NOT EXISTS ("
+                    "SELECT 1 FROM stale_mart_days WHERE day = :later)"
+                ),
+                {"later": later},
+            )
         conn.execute(sa.text("DELETE FROM rejects WHERE day = :day"), {"day": day_value})
         _stage(conn, "rejects", REJECT_COLUMNS, _iter_rows(reject_parts, REJECT_COLUMNS))
         rejected = conn.execute(

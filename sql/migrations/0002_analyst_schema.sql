@@ -89,6 +89,13 @@ CREATE TABLE IF NOT EXISTS response_metrics (
     PRIMARY KEY (day, platform)
 );
 
+-- stale_mart_days: days whose marts a later load changed after they were built - a backfill of
+-- an earlier day that takes over posts a later day had collected. build_marts rebuilds them
+-- with the days it was asked for and empties this table; between runs it is empty.
+CREATE TABLE IF NOT EXISTS stale_mart_days (
+    day  {{ date_type }} NOT NULL PRIMARY KEY
+);
+
 -- run_log gains the validation outcome and the sum of the step durations, so one row answers
 -- "how did that run go" without reading load_audit or parsing JSON.
 ALTER TABLE run_log ADD COLUMN validation_success BOOLEAN;
