@@ -260,7 +260,12 @@ def test_a_day_of_mastodon_and_bluesky_loads_exactly_its_mentions_as_text(
 
 
 def test_a_rate_limit_is_waited_out_and_the_day_completes(
-    nightly: Any, network: Network, tmp_path: Path, sqlite_url: str, monkeypatch: pytest.MonkeyPatch
+    nightly: Any,
+    network: Network,
+    tmp_path: Path,
+    sqlite_url: str,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     # Each service says its window is used up and resets about a second from now.
     soon = dt.datetime.now(dt.UTC) + dt.timedelta(seconds=1)
@@ -300,6 +305,8 @@ def test_a_rate_limit_is_waited_out_and_the_day_completes(
     ):
         assert server.pending(path) == 0
         assert len(server.calls(path)) >= 2
+    for name, path in (("mastodon", M_NOTIFICATIONS), ("bluesky", B_NOTIFICATIONS)):
+        assert f"source '{name}': GET {path} rate limited (HTTP 429)" in caplog.text
     assert mention_ids(sqlite_url) == sorted(network.expected)
 
 
@@ -442,6 +449,20 @@ def test_no_credential_anywhere_even_when_sources_fail(
     )
     assert re.search(r"source 'mastodon'.*HTTP 401", seen)
     assert re.search(r"source 'bluesky'.*HTTP 500", seen)
+
+    # Day D again while both services fail: D was loaded with their records, so the load
+    # refuses to replace it without them, and D keeps every mention.
+    network.bluesky_server.inject(
+        B_NOTIFICATIONS, *[Reply(500, {"error": "InternalServerError"}) for _ in range(5)]
+    )
+    state, tasks = run_day(nightly, DAY, config, sqlite_url, monkeypatch)
+    assert state == "failed"
+    assert tasks["normalize"] == ["success"] and tasks["load"] == ["failed"]
+    assert set(network.expected) <= set(mention_ids(sqlite_url))
+    seen = _assert_nowhere(
+        secrets, capfd=capfd, caplog=caplog, folders=folders, warehouse=sqlite_url
+    )
+    assert "not loading 2026-11-20 without mastodon, bluesky" in seen
 
 
 def test_a_vendor_csv_loads_through_a_mapping(
