@@ -44,12 +44,16 @@ def test_nightly_dag_shape(dagbag) -> None:
         "flag",
         "marts",
         "finish",
+        "sources_complete",
     }
     # The order of the night: nothing loads before validation, nothing flags before the load.
     assert dag.get_task("load").upstream_task_ids >= {"validate", "normalize"}
     assert dag.get_task("validate").upstream_task_ids == {"plan", "score"}
     assert dag.get_task("flag").upstream_task_ids == {"plan", "load"}
     assert dag.get_task("marts").upstream_task_ids == {"plan", "flag"}
+    # A failed source does not stop the others' data, but the run still ends failed.
+    assert dag.get_task("normalize").trigger_rule == "all_done_min_one_success"
+    assert dag.get_task("sources_complete").upstream_task_ids == {"extract", "finish"}
     assert dag.catchup is False
     assert dag.max_active_runs >= 1
 
