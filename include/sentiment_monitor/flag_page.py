@@ -31,6 +31,8 @@ from sentiment_monitor.flags import KINDS, STATUSES, set_status
 CSRF_HEADER = "X-Sentiment-Request"
 COOKIE_NAME = "_token"
 LIST_LIMIT = 500
+#: The resource the auth manager is asked about (custom view permissions).
+RESOURCE_NAME = "Sentiment flags"
 
 #: Resolves a token to an Airflow user; raises (any exception) when the token is not valid.
 UserResolver = Callable[[str], Awaitable[Any]]
@@ -41,6 +43,21 @@ async def airflow_user(token: str) -> Any:
     from airflow.api_fastapi.core_api.security import resolve_user_from_token
 
     return await resolve_user_from_token(token)
+
+
+def airflow_authorize(user: Any, method: str) -> bool:
+    """Whether the auth manager lets ``user`` use this custom view with ``method``.
+
+    The SimpleAuthManager lets every user in; managers with real permissions (FAB, Keycloak)
+    decide per role on the resource ``Sentiment flags``.
+    """
+    from airflow.api_fastapi.app import get_auth_manager
+
+    return bool(
+        get_auth_manager().is_authorized_custom_view(
+            method=method, resource_name=RESOURCE_NAME, user=user
+        )
+    )
 
 
 def airflow_login_url(next_url: str) -> str:
@@ -54,9 +71,33 @@ def airflow_login_url(next_url: str) -> str:
 
 
 def default_engine() -> Engine:
-    """The warehouse as the API server sees it: the environment's connection, else SQLite."""
-    from sentiment_monitor.warehouse import make_engine, url_from_env
+    """The warehouse as the API server sees it: ``sentiment_warehouse``, else the SQLite file.
 
+    The connection is looked up in the environment first, then in Airflow's secrets backends
+    and metadata database, which the API server can read (task-side lookups cannot run here).
+    """
+    import os
+
+    from sentiment_monitor.warehouse import (
+        WAREHOUSE_CONN_ID,
+        make_engine,
+        url_from_connection,
+        url_from_env,
+    )
+
+    if not os.environ.get("AIRFLOW_CONN_" + WAREHOUSE_CONN_ID.upper()):
+        try:
+            from airflow.models.connection import Connection
+
+            conn = Connection.get_connection_from_secrets(WAREHOUSE_CONN_ID)
+        except Exception:
+            conn = None  # not defined anywhere: the embedded SQLite warehouse
+        if conn is not None:
+            return make_engine(
+                url_from_connection(
+                    conn.conn_type, conn.host, conn.login, conn.password, conn.schema, conn.port
+                )
+            )
     return make_engine(url_from_env())
 
 
@@ -157,6 +198,7 @@ def create_app(
     engine_factory: Callable[[], Engine] = default_engine,
     resolve_user: UserResolver = airflow_user,
     login_url: Callable[[str], str] = airflow_login_url,
+    authorize: Callable[[Any, str], bool] = airflow_authorize,
 ) -> FastAPI:
     """The app the plugin mounts at ``/sentiment``; tests pass their own engine and resolver."""
     # No /docs or /openapi.json: they would be unauthenticated routes under /sentiment.
@@ -189,7 +231,14 @@ def create_app(
             if is_api or request.method != "GET":
                 return JSONResponse({"detail": "Not authenticated"}, status_code=401)
             return RedirectResponse(login_url(str(request.url)), status_code=303)
-        if request.method not in ("GET", "HEAD", "OPTIONS") and not bearer:
+        method = "GET" if request.method in ("GET", "HEAD", "OPTIONS") else "PUT"
+        try:
+            allowed = authorize(user, method)
+        except Exception:
+            allowed = False  # an auth manager that cannot answer does not let anyone in
+        if not allowed:
+            return JSONResponse({"detail": "Forbidden"}, status_code=403)
+        if method != "GET" and not bearer:
             # Cookie-authenticated change: must come from our own page's script.
             json_body = request.headers.get("content-type", "").startswith("application/json")
             if not (json_body and request.headers.get(CSRF_HEADER) and _same_origin(request)):

@@ -32,21 +32,32 @@ ROUTES = [
 ]
 
 
+READER = "reader-token"
+
+
 class User:
+    def __init__(self, name: str) -> None:
+        self.name = name
+
     def get_name(self) -> str:
-        return "cm"
+        return self.name
 
 
 async def resolve(token: str) -> User:
-    """Stands in for the auth manager: one valid token, anything else is refused."""
-    if token != GOOD:
+    """Stands in for the auth manager: a manager's and a reader's token; others are refused."""
+    if token not in (GOOD, READER):
         raise ValueError("invalid token")
-    return User()
+    return User("cm" if token == GOOD else "viewer")
 
 
 def client_for(url: str) -> TestClient:
     # Mounted under /sentiment as the Airflow API server mounts plugin apps.
-    app = create_app(lambda: make_engine(url), resolve, lambda next_url: f"{LOGIN}?next=x")
+    app = create_app(
+        lambda: make_engine(url),
+        resolve,
+        lambda next_url: f"{LOGIN}?next=x",
+        authorize=lambda user, method: method == "GET" or user.get_name() == "cm",
+    )
     root = FastAPI()
     root.mount("/sentiment", app)
     return TestClient(root, base_url="http://airflow.test", follow_redirects=False)
@@ -127,6 +138,15 @@ def test_bearer_change_is_written_to_the_warehouse(client: TestClient, sqlite_ur
     assert bad.status_code == 422
     missing = client.post("/sentiment/api/flag", headers=auth, json={**CHANGE, "mention_id": "x"})
     assert missing.status_code == 404
+
+
+def test_a_user_the_auth_manager_lets_only_read_cannot_change(
+    client: TestClient, sqlite_url: str
+) -> None:
+    auth = {"Authorization": f"Bearer {READER}"}
+    assert client.get("/sentiment/api/flags", headers=auth).status_code == 200
+    assert client.post("/sentiment/api/flag", headers=auth, json=CHANGE).status_code == 403
+    assert _status(sqlite_url, "m3", "detractor")[0] == "open"
 
 
 def test_cookie_changes_need_the_csrf_header_and_same_origin(
