@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
+import threading
 from pathlib import Path
 
+import pytest
 import sqlalchemy as sa
 
 from sentiment_monitor.config import load_config
-from sentiment_monitor.digest import notify
+from sentiment_monitor.digest import notify, send_digest
 from sentiment_monitor.warehouse import make_engine
 from tests.conftest import write_config
 from tests.sentiment_monitor.flag_seed import SCRIPT_TEXT, seed
@@ -91,3 +94,54 @@ def test_digest_of_a_first_day_has_no_comparison(tmp_path: Path, sqlite_url: str
     html = Path(result["html_path"]).read_text(encoding="utf-8")
     assert '<td class="num" id="volume-before">n/a</td>' in html and result["spikes"] == 0
     assert Path(result["chart_path"]).read_bytes().startswith(PNG_MAGIC)
+
+
+def test_digest_is_mailed_through_the_smtp_notifier(
+    tmp_path: Path, sqlite_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    smtpd = pytest.importorskip("smtpd", reason="smtpd left the standard library in 3.12")
+    import asyncore
+
+    received: list[tuple[str, list[str], bytes]] = []
+
+    class Inbox(smtpd.SMTPServer):
+        def process_message(self, peer, mailfrom, rcpttos, data, **kwargs):  # type: ignore[override]
+            received.append((mailfrom, rcpttos, data))
+
+    server = Inbox(("127.0.0.1", 0), None)
+    port = server.socket.getsockname()[1]
+    thread = threading.Thread(target=asyncore.loop, kwargs={"timeout": 0.05}, daemon=True)
+    thread.start()
+    try:
+        monkeypatch.setenv(
+            "AIRFLOW_CONN_SMTP_TEST",
+            json.dumps(
+                {
+                    "conn_type": "smtp",
+                    "host": "127.0.0.1",
+                    "port": port,
+                    "extra": {"disable_tls": True, "disable_ssl": True, "from_email": "d@x.test"},
+                }
+            ),
+        )
+        config = load_config(
+            write_config(
+                tmp_path / "c.yaml",
+                tmp_path / "ex",
+                tmp_path / "staging",
+                digest={"to": ["cm@x.test"], "smtp_conn_id": "smtp_test"},
+            )
+        )
+        seed(sqlite_url)
+        put_day(make_engine(sqlite_url), dt.date(2026, 11, 1), 10, 5, 1)
+        result = notify(config, "2026-11-01", sqlite_url)
+        assert send_digest(config, result) is True
+        assert len(received) == 1
+        sender, recipients, data = received[0]
+        assert (sender, recipients) == ("d@x.test", ["cm@x.test"])
+        assert b"sentiment digest for 2026-11-01" in data and b"chart.png" in data
+        # Nobody to send to: written, not mailed.
+        quiet = config.model_copy(update={"digest": config.digest.model_copy(update={"to": []})})
+        assert send_digest(quiet, result) is False and len(received) == 1
+    finally:
+        server.close()
