@@ -61,10 +61,17 @@ class Digest:
 
 def templates() -> Environment:
     """The package's HTML templates, always autoescaped: post text is data, never markup."""
-    return Environment(
+    env = Environment(
         loader=FileSystemLoader(str(Path(__file__).with_name("templates"))),
         autoescape=select_autoescape(default=True, default_for_string=True),
     )
+    env.tests["web_link"] = is_web_link
+    return env
+
+
+def is_web_link(url: Any) -> bool:
+    """Only http(s) links are rendered: a post's ``javascript:`` URL must not become a link."""
+    return isinstance(url, str) and url.lower().startswith(("https://", "http://"))
 
 
 def _value(engine: Engine, day: dt.date) -> Any:

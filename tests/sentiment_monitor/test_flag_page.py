@@ -217,3 +217,19 @@ def test_status_set_on_the_page_survives_a_rerun(tmp_path: Path, warehouse_url: 
     run_day("2026-11-01", config=config, url=warehouse_url)
     again = client.get("/sentiment/api/flag", params=change, headers=auth).json()
     assert (again["status"], again["assignee"], again["note"]) == ("in_progress", "dana", "DM sent")
+
+
+def test_only_web_links_become_links(client: TestClient, sqlite_url: str) -> None:
+    with make_engine(sqlite_url).begin() as conn:
+        conn.execute(
+            sa.text("UPDATE mentions SET url = 'javascript:alert(1)' WHERE mention_id = 'm3'")
+        )
+    client.cookies.set("_token", GOOD)
+    detail = client.get(
+        "/sentiment/flag", params={"platform": "mastodon", "mention_id": "m3", "kind": "detractor"}
+    )
+    assert "javascript:" not in detail.text
+    good = client.get(
+        "/sentiment/flag", params={"platform": "mastodon", "mention_id": "m4", "kind": "promoter"}
+    )
+    assert 'href="https://social.example/@bob/m4"' in good.text
