@@ -172,3 +172,26 @@ def test_login_work_a_flag_and_see_the_script_as_text(
     browser.wait_for("document.querySelector('p.text')", "the flag page")
     assert browser.evaluate("document.querySelector('p.text').textContent") == SCRIPT_TEXT
     assert browser.dialogs() == []
+
+
+def test_the_plugin_and_its_menu_entry_are_registered(api_server: str) -> None:
+    login = urllib.request.Request(
+        api_server + "/auth/token",
+        data=json.dumps({"username": USER, "password": PASSWORD}).encode(),
+        headers={"Content-Type": "application/json"},
+    )
+    with urllib.request.urlopen(login, timeout=10) as response:
+        token = json.load(response)["access_token"]
+    auth = {"Authorization": f"Bearer {token}"}
+    with urllib.request.urlopen(
+        urllib.request.Request(api_server + "/api/v2/plugins", headers=auth), timeout=10
+    ) as response:
+        plugins = {p["name"]: p for p in json.load(response)["plugins"]}
+    plugin = plugins["sentiment_flags"]
+    assert [a["url_prefix"] for a in plugin["fastapi_apps"]] == ["/sentiment"]
+    assert [v["href"] for v in plugin["external_views"]] == ["/sentiment/flags"]
+    # The same bearer token works on the plugin's API.
+    with urllib.request.urlopen(
+        urllib.request.Request(api_server + "/sentiment/api/flags", headers=auth), timeout=10
+    ) as response:
+        assert {f["mention_id"] for f in json.load(response)} >= {"m1", "m3", "m4"}
