@@ -5,7 +5,7 @@ Every night, for the previous UTC day (the run's data interval), collects every 
 brand and every reply in its threads from the configured sources, scores their sentiment with
 VADER, validates the data with Great Expectations and loads it into the warehouse
 (`sentiment_warehouse`, else `data/warehouse.db`); then raises the flags community managers work
-through and rebuilds the daily marts.
+through, rebuilds the daily marts, and writes the morning digest with any negative-spike alerts.
 
 * **Reruns and backfills** of any day give the same warehouse: each step replaces that day's
   staged files, the load is one idempotent transaction, and statuses people set on flags survive.
@@ -210,6 +210,16 @@ def social_sentiment_nightly() -> None:
         return len(list(extracts))
 
     @task
+    def notify(day: str, built: dict[str, Any]) -> dict[str, Any]:
+        """Negative-spike alerts and the morning digest (HTML + chart), mailed when configured."""
+        from sentiment_monitor import digest
+
+        config = _config()
+        result = digest.notify(config, day, _warehouse())
+        result["mailed"] = digest.send_digest(config, result, get_current_context())
+        return result
+
+    @task
     def finish(day: str, steps: dict[str, dict[str, Any]]) -> dict[str, Any]:
         """Record the run and its step durations in run_log."""
         from sentiment_monitor import pipeline
@@ -225,6 +235,8 @@ def social_sentiment_nightly() -> None:
     loaded = load(day, normalized, validated)
     flagged = flag(day, loaded)
     built = marts(day, flagged)
+    # The digest runs beside finish: a mail problem must not leave the run unrecorded.
+    notify(day, built)
     finished = finish(
         day,
         {

@@ -43,6 +43,7 @@ SCHEMA_FILES: tuple[str, ...] = (
     "create_audit.sql",
     "create_daily_sentiment.sql",
     "create_views.sql",
+    "create_spike_alerts.sql",
 )
 
 #: Rows per batch when staging into SQLite.
