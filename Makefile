@@ -1,7 +1,8 @@
 # The few commands people type. Everything runs from .venv/, made here from requirements.txt.
 #   make demo              set up, run the nightly DAG for every day of the sample, show the report
 #   make run DATE=YYYY-MM-DD   run the nightly DAG for one UTC day on the current configuration
-#   make test              set up and run the whole test suite
+#   make test              set up and run the whole test suite (as root on a fresh machine the
+#                          browser test apt-get installs Debian's chromium; elsewhere it skips)
 #   make lint              ruff check and format check
 #   make bench             the throughput and memory benchmark (N=200000 by default)
 

@@ -5,7 +5,7 @@ Every night, for the previous UTC day (the run's data interval), collects every 
 brand and every reply in its threads from the configured sources, scores their sentiment with
 VADER, validates the data with Great Expectations and loads it into the warehouse
 (`sentiment_warehouse`, else `data/warehouse.db`); then raises the flags community managers work
-through and rebuilds the daily marts.
+through, rebuilds the daily marts, and writes the morning digest with any negative-spike alerts.
 
 * **Reruns and backfills** of any day give the same warehouse: each step replaces that day's
   staged files, the load is one idempotent transaction, and statuses people set on flags survive.
@@ -13,6 +13,15 @@ through and rebuilds the daily marts.
   Parquet files under the staging folder of the configuration, or in the warehouse.
 * **Bad records** are quarantined in `rejects` with the reason; a batch-level validation failure
   stops the run before the load and names the failing expectations.
+* **A source that stays down** (after its own retries) fails only its mapped `extract` task, with
+  a message naming the source and the HTTP status. `normalize` runs once every extract is done
+  and at least one succeeded (`all_done_min_one_success`), reading only the delivered extracts
+  (a failed mapped task leaves no XCom), so the other sources' data still loads that night. The
+  run still ends **failed**: the leaf task `sources_complete` needs every extract to succeed, so
+  the gap stays visible until the failed extract is cleared and the day rerun. If no source
+  delivered, `normalize` fails. A partial reload of a day that was loaded before *with* the
+  missing source is refused, because the load replaces the whole day and would drop that
+  source's rows (and the flags people work on).
 
 The work itself lives in `include/sentiment_monitor/`; this file only wires it together.
 """
@@ -20,13 +29,16 @@ The work itself lives in `include/sentiment_monitor/`; this file only wires it t
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import os
 from typing import TYPE_CHECKING, Any
 
-from airflow.sdk import CronTriggerTimetable, dag, get_current_context, task
+from airflow.sdk import CronTriggerTimetable, TriggerRule, dag, get_current_context, task
 
 if TYPE_CHECKING:
     from sentiment_monitor.config import Config
+
+log = logging.getLogger(__name__)
 
 #: Configuration is read inside tasks (never at parse time); SENTIMENT_CONFIG selects the file.
 
@@ -41,6 +53,41 @@ def _config() -> Config:
         return load_config()
     except ConfigError as error:
         raise AirflowFailException(str(error)) from None
+
+
+def _refuse_partial_reload(day: str, missing: list[str]) -> None:
+    """Stop a load without ``missing`` sources if an earlier load of ``day`` had their records.
+
+    The load replaces the whole day, so it would delete what those sources delivered before
+    (and the flags people set on it). A first load of the day without them goes ahead.
+    """
+    if not missing:
+        return
+    import json
+
+    import sqlalchemy as sa
+    from airflow.sdk.exceptions import AirflowFailException
+
+    from sentiment_monitor.warehouse import make_engine
+
+    engine = make_engine(_warehouse())
+    try:
+        with engine.connect() as conn:
+            row = conn.execute(
+                sa.text("SELECT per_source FROM load_audit WHERE CAST(day AS VARCHAR(10)) = :day"),
+                {"day": day},
+            ).first()
+    except sa.exc.DBAPIError:
+        row = None  # no warehouse schema yet: nothing to lose
+    finally:
+        engine.dispose()
+    before = json.loads(row[0]) if row else {}
+    had = [name for name in missing if (before.get(name) or {}).get("read")]
+    if had:
+        raise AirflowFailException(
+            f"not loading {day} without {', '.join(had)}: the day was loaded before with "
+            "their records, and a partial load would remove them; rerun when they are back"
+        )
 
 
 def _warehouse() -> str | None:
@@ -91,12 +138,28 @@ def social_sentiment_nightly() -> None:
         connection = connection_info(conn_id) if conn_id else None
         return pipeline.extract(config, day, source_name, connection)
 
-    @task
+    @task(trigger_rule=TriggerRule.ALL_DONE_MIN_ONE_SUCCESS)
     def normalize(day: str, extracts: list[dict[str, Any]]) -> dict[str, Any]:
-        """HTML to text, dedupe, reposts dropped, brand posts marked; malformed records rejected."""
+        """HTML to text, dedupe, reposts dropped, brand posts marked; malformed records rejected.
+
+        Runs when every extract is done; a failed extract has no XCom, so only the sources that
+        delivered are read, and the ones that did not are named in ``missing_sources``.
+        """
+        from airflow.sdk.exceptions import AirflowFailException
+
         from sentiment_monitor import pipeline
 
-        return pipeline.normalize(_config(), day, list(extracts))
+        config = _config()
+        delivered = list(extracts)
+        names = {e["source"] for e in delivered}
+        missing = [o["name"] for o in config.sources if o["name"] not in names]
+        if not delivered:
+            raise AirflowFailException(f"no source delivered {day}; failed: {', '.join(missing)}")
+        if missing:
+            log.warning("%s: loading without the failed source(s) %s", day, ", ".join(missing))
+        result = pipeline.normalize(config, day, delivered)
+        result["missing_sources"] = missing
+        return result
 
     @task
     def score(day: str, normalized: dict[str, Any]) -> dict[str, Any]:
@@ -124,6 +187,7 @@ def social_sentiment_nightly() -> None:
         """One transaction: the day's mentions upserted, rejects replaced, the audit written."""
         from sentiment_monitor import pipeline
 
+        _refuse_partial_reload(day, normalized.get("missing_sources") or [])
         return pipeline.load(_config(), day, normalized, validated, _warehouse())
 
     @task
@@ -141,6 +205,21 @@ def social_sentiment_nightly() -> None:
         return pipeline.marts(_config(), day, flagged, _warehouse())
 
     @task
+    def sources_complete(extracts: list[dict[str, Any]], finished: dict[str, Any]) -> int:
+        """The run's last word: it only runs (and the run only succeeds) if every source did."""
+        return len(list(extracts))
+
+    @task
+    def notify(day: str, built: dict[str, Any]) -> dict[str, Any]:
+        """Negative-spike alerts and the morning digest (HTML + chart), mailed when configured."""
+        from sentiment_monitor import digest
+
+        config = _config()
+        result = digest.notify(config, day, _warehouse())
+        result["mailed"] = digest.send_digest(config, result, get_current_context())
+        return result
+
+    @task
     def finish(day: str, steps: dict[str, dict[str, Any]]) -> dict[str, Any]:
         """Record the run and its step durations in run_log."""
         from sentiment_monitor import pipeline
@@ -156,7 +235,9 @@ def social_sentiment_nightly() -> None:
     loaded = load(day, normalized, validated)
     flagged = flag(day, loaded)
     built = marts(day, flagged)
-    finish(
+    # The digest runs beside finish: a mail problem must not leave the run unrecorded.
+    notify(day, built)
+    finished = finish(
         day,
         {
             "normalize": normalized,
@@ -167,6 +248,7 @@ def social_sentiment_nightly() -> None:
             "marts": built,
         },
     )
+    sources_complete(extracts, finished)
 
 
 social_sentiment_nightly()

@@ -104,6 +104,52 @@ class FlagRules(_Strict):
         return self
 
 
+class Alerts(_Strict):
+    """When a day's negative mentions on a platform count as a spike worth an alert."""
+
+    #: Trailing days the day is compared with (the day itself is not part of it).
+    baseline_days: int = Field(14, ge=3, le=90)
+    #: Fewer loaded days than this in the baseline: too little history to judge, no alert.
+    min_history_days: int = Field(7, ge=2)
+    #: Standard scores at or above this fire (the spread is at least the Poisson one, sqrt(mean)).
+    z_threshold: float = Field(3.0, gt=0)
+    #: The day must also hold at least this multiple of the baseline mean.
+    ratio_threshold: float = Field(2.0, ge=1)
+    #: And at least this many negative mentions: three complaints on a quiet day are no spike.
+    min_count: int = Field(10, ge=1)
+    #: Days after an alert during which the same platform raises no new one.
+    cooldown_days: int = Field(3, ge=0)
+
+    @model_validator(mode="after")
+    def _history_fits(self) -> Alerts:
+        if self.min_history_days > self.baseline_days:
+            raise ValueError("min_history_days must not exceed baseline_days")
+        return self
+
+
+class Digest(_Strict):
+    """The morning digest: always written as HTML, mailed when a recipient and SMTP are set."""
+
+    #: How many detractors, questions and promoters the digest lists.
+    top: int = Field(5, ge=1, le=100)
+    #: Days the chart covers, up to and including the day.
+    chart_days: int = Field(30, ge=2, le=366)
+    #: The Airflow SMTP connection the digest is sent through (when it exists).
+    smtp_conn_id: str = Field("smtp_default", min_length=1)
+    #: Recipients; empty means the digest is only written to the reports folder.
+    to: list[str] = Field(default_factory=list)
+    #: The sender address; empty uses the SMTP connection's default.
+    from_email: str | None = None
+
+    @field_validator("to")
+    @classmethod
+    def _addresses(cls, to: list[str]) -> list[str]:
+        for address in to:
+            if "@" not in address:
+                raise ValueError(f"not an e-mail address: {address!r}")
+        return to
+
+
 class Config(_Strict):
     """The whole configuration file."""
 
@@ -111,6 +157,8 @@ class Config(_Strict):
     sources: list[dict[str, Any]] = Field(min_length=1)
     scoring: Scoring = Field(default_factory=Scoring)
     flags: FlagRules = Field(default_factory=FlagRules)
+    alerts: Alerts = Field(default_factory=Alerts)
+    digest: Digest = Field(default_factory=Digest)
     #: Where raw landing files of API sources are written, one folder per day and source.
     landing_path: Path = Path("data/landing")
     #: Where steps hand each other Parquet files, one folder per day.

@@ -1,6 +1,7 @@
--- 0001: the warehouse as first released (mentions, flags, rejects, load_audit, run_log,
--- daily_sentiment). A warehouse made before schema versions existed already holds exactly
--- this; every statement is IF NOT EXISTS, so applying it there changes nothing and records it.
+-- 0001: the warehouse as released before schema versions (mentions, flags, rejects, load_audit,
+-- run_log, daily_sentiment, spike_alerts). A warehouse made then already holds this; every
+-- statement is IF NOT EXISTS, so applying it there creates only what that release lacked
+-- (spike_alerts came last) and records version 1.
 
 -- mentions: one row per mention of the brand, reply in its threads, or post of the brand itself.
 -- Grain: one post. Key: (platform, mention_id); mention_id is the platform's own id.
@@ -116,5 +117,19 @@ CREATE TABLE IF NOT EXISTS daily_sentiment (
     questions           BIGINT NOT NULL,
     questions_answered  BIGINT NOT NULL,
     answered_share      DOUBLE PRECISION,
+    PRIMARY KEY (day, platform)
+);
+
+-- spike_alerts: one row per day and platform whose negative mentions spiked against the trailing
+-- baseline (see alerts: in the configuration). A rerun of the day replaces its rows.
+CREATE TABLE IF NOT EXISTS spike_alerts (
+    day            {{ date_type }} NOT NULL,
+    platform       VARCHAR(32) NOT NULL,
+    negative       BIGINT NOT NULL,
+    baseline_mean  DOUBLE PRECISION NOT NULL,
+    baseline_std   DOUBLE PRECISION NOT NULL,
+    z_score        DOUBLE PRECISION NOT NULL,
+    ratio          DOUBLE PRECISION,
+    history_days   INTEGER NOT NULL,
     PRIMARY KEY (day, platform)
 );

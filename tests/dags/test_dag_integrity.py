@@ -43,13 +43,22 @@ def test_nightly_dag_shape(dagbag) -> None:
         "load",
         "flag",
         "marts",
+        "notify",
         "finish",
+        "sources_complete",
     }
     # The order of the night: nothing loads before validation, nothing flags before the load.
     assert dag.get_task("load").upstream_task_ids >= {"validate", "normalize"}
     assert dag.get_task("validate").upstream_task_ids == {"plan", "score"}
     assert dag.get_task("flag").upstream_task_ids == {"plan", "load"}
     assert dag.get_task("marts").upstream_task_ids == {"plan", "flag"}
+    # A failed source does not stop the others' data, but the run still ends failed.
+    assert dag.get_task("normalize").trigger_rule == "all_done_min_one_success"
+    assert dag.get_task("sources_complete").upstream_task_ids == {"extract", "finish"}
+    # The digest reads the marts; finish does not wait for it, so a mail problem leaves the run
+    # recorded.
+    assert dag.get_task("notify").upstream_task_ids == {"plan", "marts"}
+    assert "notify" not in dag.get_task("finish").upstream_task_ids
     assert dag.catchup is False
     assert dag.max_active_runs >= 1
 

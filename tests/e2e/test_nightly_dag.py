@@ -9,7 +9,6 @@ out by hand from that file, not read back from the code.
 from __future__ import annotations
 
 import datetime as dt
-import importlib.util
 import os
 import subprocess
 import sys
@@ -18,30 +17,11 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from tests.conftest import DATA, ROOT, write_config
+from tests.conftest import DATA, write_config
 
 pytestmark = pytest.mark.e2e
 
 DAY1, DAY2 = "2026-11-01", "2026-11-02"
-
-
-@pytest.fixture(scope="session")
-def airflow_db() -> None:
-    """Airflow's metadata database, migrated once for the session."""
-    airflow = Path(sys.executable).with_name("airflow")
-    subprocess.run([str(airflow), "db", "migrate"], check=True, capture_output=True)
-
-
-@pytest.fixture(scope="session")
-def nightly(airflow_db: None):
-    # Failures must show at once in tests, not after retries with a five-minute delay.
-    os.environ["SENTIMENT_TASK_RETRIES"] = "0"
-    spec = importlib.util.spec_from_file_location(
-        "social_sentiment_nightly", ROOT / "dags" / "social_sentiment_nightly.py"
-    )
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module.social_sentiment_nightly()
 
 
 def run_nightly(dag, day: str, config: Path, warehouse: str, monkeypatch) -> str:

@@ -143,6 +143,11 @@ class LoopbackServer:
         with self._lock:
             self._faults.append(_Fault(path, list(replies), after))
 
+    def pending(self, path: str) -> int:
+        """How many injected replies for ``path`` have not been served yet."""
+        with self._lock:
+            return sum(len(f.replies) for f in self._faults if f.path == path)
+
     def calls(self, path: str) -> list[Request]:
         """The requests received for ``path``, in order."""
         return [r for r in self.requests if r.path == path]
