@@ -287,15 +287,45 @@ def baseline(exports: Path, url: str, rows: int) -> dict[str, Any]:
     return {"rows": len(frame), "seconds": seconds, "per_s": len(frame) / seconds}
 
 
+def _run_day_child(day: str, config_path: Path, url: str) -> dict[str, Any]:
+    """``pipeline.run_day``'s steps in its order, with this process's RSS high-water mark after
+    each (the steps share one process here, so the mark only grows; under Airflow each task is
+    a process of its own)."""
+    import resource
+
+    from sentiment_monitor import pipeline
+    from sentiment_monitor.config import load_config
+
+    config = load_config(config_path)
+    extracts = [pipeline.extract(config, day, o["name"]) for o in config.sources]
+    steps: dict[str, dict[str, Any]] = {}
+    rss: dict[str, float] = {}
+
+    def mark(name: str) -> None:
+        rss[name] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
+
+    steps["normalize"] = pipeline.normalize(config, day, extracts)
+    mark("normalize")
+    steps["score"] = pipeline.score(config, day, steps["normalize"])
+    mark("score")
+    steps["validate"] = pipeline.validate(config, day, steps["score"])
+    mark("validate")
+    steps["load"] = pipeline.load(config, day, steps["normalize"], steps["validate"], url)
+    mark("load")
+    steps["flag"] = pipeline.flag(config, day, url)
+    mark("flag")
+    steps["marts"] = pipeline.marts(config, day, steps["flag"], url)
+    mark("marts")
+    pipeline.finish(day, f"bench__{day}", steps, url)
+    seconds = {name: step.get("seconds", 0.0) for name, step in steps.items()}
+    children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    return {"seconds": seconds, "rss_mb_after": rss, "largest_child_mb": round(children, 1)}
+
+
 def _child(args: argparse.Namespace) -> int:
     """Child-process entry points, so each measured thing has its own peak RSS."""
     if args.child == "run-day":
-        from sentiment_monitor.config import load_config
-        from sentiment_monitor.pipeline import run_day
-
-        steps = run_day(args.day, config=load_config(args.config), url=args.url)
-        steps.pop("finish")  # its dict repeats the load's counts and seconds
-        print(json.dumps({name: step.get("seconds", 0.0) for name, step in steps.items()}))
+        print(json.dumps(_run_day_child(args.day, Path(args.config), args.url)))
         return 0
     if args.child == "baseline":
         print(json.dumps(baseline(Path(args.exports), args.url, args.rows)))
@@ -350,7 +380,10 @@ def _run_day(config: Path, url: str) -> dict[str, Any]:
         BENCH_DAY,
     ]
     measured = run_measured(command)
-    measured["steps"] = json.loads(measured.pop("stdout").strip().splitlines()[-1])
+    child = json.loads(measured.pop("stdout").strip().splitlines()[-1])
+    measured["steps"] = child["seconds"]
+    measured["rss_mb_after"] = child["rss_mb_after"]
+    measured["largest_child_mb"] = child["largest_child_mb"]
     return measured
 
 
@@ -511,6 +544,8 @@ def summarize(result: dict[str, Any]) -> dict[str, Any]:
         "peak_rss_mb": pg["peak_rss_mb"],
         "tree_rss_mb": pg["tree_rss_mb"],
         "steps": pg["steps"],
+        "rss_mb_after": pg["rss_mb_after"],
+        "largest_scoring_worker_mb": pg["largest_child_mb"],
         "vader_loop_per_s": round(result["vader"]["per_s"]),
         "fast_per_core_per_s": round(result["fast"]["per_s"]),
         "fast_vs_vader": round(result["fast"]["per_s"] / result["fast"]["vader_per_s"], 2),
@@ -532,7 +567,7 @@ def summarize(result: dict[str, Any]) -> dict[str, Any]:
                 "mentions_per_s": round(n / run["seconds"]),
                 "peak_rss_mb": run["peak_rss_mb"],
                 "tree_rss_mb": run["tree_rss_mb"],
-                **({"steps": run["steps"]} if "steps" in run else {}),
+                **{k: run[k] for k in ("steps", "rss_mb_after") if k in run},
             }
     if "prefilled" in result:
         summary["prefilled"]["prefill_rows"] = result["prefilled"]["prefill_rows"]
@@ -574,6 +609,10 @@ def table(result: dict[str, Any], summary: dict[str, Any]) -> str:
     lines.append(
         "steps (PostgreSQL): "
         + ", ".join(f"{k} {v:.1f}s" for k, v in result["postgresql"]["steps"].items())
+    )
+    lines.append(
+        "RSS high-water mark after each step (MB, one process): "
+        + ", ".join(f"{k} {v:,.0f}" for k, v in result["postgresql"]["rss_mb_after"].items())
     )
     if "sqlite" in result:
         lines.append(
