@@ -67,5 +67,11 @@ format: $(BIN)/.installed
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
+# N mentions in one generated day; BENCH_ARGS adds e.g. --dag, --prefill 10000000, --workdir DIR.
+N ?= 200000
+BENCH_ARGS ?=
+bench: airflow-db
+	$(BIN)/python -m sentiment_monitor.bench --mentions $(N) $(BENCH_ARGS)
+
 clean:
 	rm -rf $(VENV) $(AIRFLOW_HOME) data/warehouse.db data/warehouse.db-* data/staging data/landing data/reports

@@ -123,7 +123,11 @@ def parse_timestamp(
 
 def format_timestamp(value: dt.datetime) -> str:
     """The one text form of a UTC timestamp used in staging and in SQLite."""
-    return value.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M:%S.%f+00:00")
+    value = value.astimezone(dt.UTC)
+    if value.year < 1000:  # strftime does not pad the year; keep its exact form there
+        return value.strftime("%Y-%m-%d %H:%M:%S.%f+00:00")
+    # isoformat is done in C and writes the same text, several times faster than strftime.
+    return value.isoformat(sep=" ", timespec="microseconds")
 
 
 def _optional_str(record: dict[str, Any], key: str) -> str | None:

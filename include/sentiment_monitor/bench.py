@@ -1,0 +1,636 @@
+"""The throughput and memory benchmark behind ``make bench``.
+
+``python -m sentiment_monitor.bench --mentions 1000000`` generates one realistic day of N
+mentions in the export format (the generator of :mod:`sentiment_monitor.sample`), then measures,
+on that same data and in one run:
+
+* the whole night (:func:`sentiment_monitor.pipeline.run_day`: normalize, score, validate, load,
+  flag, marts) into a fresh PostgreSQL database it creates and drops (``SENTIMENT_BENCH_PG`` names
+  the server, default ``postgresql://postgres@127.0.0.1:5432``), and into a fresh SQLite file;
+  each run is a child process so that its peak RSS (largest process, and the whole process tree
+  with the scoring workers) is sampled with psutil from a thread here;
+* optionally (``--dag``) the real Airflow DAG through ``python -m sentiment_monitor.cli run-dag``
+  on a second fresh database (the honest end-to-end number, with Airflow's overhead);
+* optionally (``--prefill M``) the same night on a warehouse already holding M mentions of
+  earlier days (cost must grow with the night, not with the warehouse);
+* two references: vaderSentiment 3.3.2's own scoring loop in one process (texts/s), which also
+  produces the reference score of every scored mention of the run, compared with what the
+  pipeline stored; and a typical "pandas apply + to_sql" pipeline on a subset (per second).
+
+It prints a table and, as its last line, one JSON object with the numbers.
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import json
+import os
+import platform
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+BENCH_DAY = "2026-11-10"
+DEFAULT_PG = "postgresql://postgres@127.0.0.1:5432"
+
+
+class TreeSampler:
+    """Samples the RSS of a process and of its whole tree in a thread until stopped."""
+
+    def __init__(self, pid: int, interval: float = 0.1) -> None:
+        import psutil
+
+        self.root = psutil.Process(pid)
+        self.interval = interval
+        self.peak_process = 0
+        self.peak_tree = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        import psutil
+
+        while not self._stop.is_set():
+            try:
+                processes = [self.root, *self.root.children(recursive=True)]
+            except psutil.Error:
+                break
+            sizes = []
+            for process in processes:
+                try:
+                    sizes.append(process.memory_info().rss)
+                except psutil.Error:
+                    continue
+            if sizes:
+                self.peak_process = max(self.peak_process, max(sizes))
+                self.peak_tree = max(self.peak_tree, sum(sizes))
+            self._stop.wait(self.interval)
+
+    def __enter__(self) -> TreeSampler:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+
+def _env() -> dict[str, str]:
+    """The environment for child processes: this checkout first on the path."""
+    env = dict(os.environ)
+    include = str(Path(__file__).resolve().parents[1])
+    env["PYTHONPATH"] = os.pathsep.join(
+        p for p in (include, str(Path(include).parent), env.get("PYTHONPATH", "")) if p
+    )
+    return env
+
+
+def run_measured(command: list[str], env: dict[str, str] | None = None) -> dict[str, Any]:
+    """Run ``command``; return its seconds, peak RSS (MB, largest process and tree), stdout."""
+    started = time.perf_counter()
+    process = subprocess.Popen(
+        command, env=env or _env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    with TreeSampler(process.pid) as sampler:
+        out, err = process.communicate()
+    seconds = time.perf_counter() - started
+    if process.returncode != 0:
+        raise RuntimeError(f"{' '.join(command)} failed ({process.returncode}):\n{err[-5000:]}")
+    return {
+        "seconds": seconds,
+        "peak_rss_mb": round(sampler.peak_process / 2**20, 1),
+        "tree_rss_mb": round(sampler.peak_tree / 2**20, 1),
+        "stdout": out,
+    }
+
+
+def write_config(path: Path, exports: Path, staging: Path) -> Path:
+    """A bench configuration: the default brand, one file source, its own staging folder."""
+    path.write_text(
+        "brand:\n"
+        "  name: Lumen Coffee\n"
+        "  handles: {mastodon: lumencoffee, bluesky: lumencoffee.bsky.social}\n"
+        "sources:\n"
+        f"  - {{type: file, name: exports, path: {json.dumps(str(exports))}}}\n"
+        f"staging_path: {json.dumps(str(staging))}\n"
+        f"landing_path: {json.dumps(str(staging.parent / 'landing'))}\n"
+        f"reports_path: {json.dumps(str(staging.parent / 'reports'))}\n"
+    )
+    return path
+
+
+def _admin(server: str) -> Any:
+    import psycopg
+
+    return psycopg.connect(
+        server.replace("postgresql+psycopg://", "postgresql://") + "/postgres", autocommit=True
+    )
+
+
+def create_database(server: str, name: str) -> str:
+    """Create a fresh database ``name`` on ``server``; return its SQLAlchemy URL."""
+    with _admin(server) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        conn.execute(f'CREATE DATABASE "{name}"')
+    return f"{server}/{name}"
+
+
+def drop_database(server: str, name: str) -> None:
+    """Drop the bench database ``name``."""
+    with _admin(server) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def prefill(url: str, rows: int, day: str) -> float:
+    """Fill the warehouse with ``rows`` mentions on the 60 days before ``day``; return seconds.
+
+    Rows are made by PostgreSQL itself (generate_series), ten authors per thousand, one reply in
+    five, scores spread over VADER's range: a plausible earlier history for the indexes to carry.
+    """
+    import datetime as dt
+
+    from sentiment_monitor.warehouse import ensure_schema, make_engine
+
+    engine = make_engine(url)
+    ensure_schema(engine)
+    first = dt.date.fromisoformat(day) - dt.timedelta(days=60)
+    started = time.perf_counter()
+    raw = engine.raw_connection()
+    try:
+        cursor = raw.cursor()
+        cursor.execute(
+            """
+            INSERT INTO mentions (platform, mention_id, day, author, author_followers, created_at,
+                text, lang, url, in_reply_to_id, thread_root_id, is_brand, is_question,
+                mentions_brand, compound, pos, neu, neg, label, score_note, source)
+            SELECT CASE WHEN i %% 2 = 0 THEN 'mastodon' ELSE 'bluesky' END,
+                   'old-' || i, %(first)s::date + (i %% 60),
+                   'user' || (i %% 100000), i %% 5000,
+                   %(first)s::date + (i %% 60) + make_interval(secs => i %% 86400),
+                   'an earlier post number ' || i, 'en', NULL,
+                   CASE WHEN i %% 5 = 0 AND i > 10 THEN 'old-' || (i - 7) END,
+                   CASE WHEN i %% 5 = 0 AND i > 10 THEN 'old-' || (i - 7) END,
+                   i %% 50 = 0, i %% 11 = 0, i %% 3 = 0,
+                   ((i %% 2001) - 1000) / 1000.0, 0.2, 0.6, 0.2,
+                   CASE WHEN (i %% 2001) - 1000 >= 50 THEN 'positive'
+                        WHEN (i %% 2001) - 1000 <= -50 THEN 'negative' ELSE 'neutral' END,
+                   NULL, 'prefill'
+            FROM generate_series(1, %(rows)s) AS i
+            """,
+            {"first": first, "rows": rows},
+        )
+        raw.commit()
+        cursor.execute("ANALYZE mentions")
+        raw.commit()
+    finally:
+        raw.close()
+    return time.perf_counter() - started
+
+
+def vader_reference(
+    scored_parts: list[str], max_text_chars: int, fast_limit: int
+) -> dict[str, Any]:
+    """vaderSentiment 3.3.2's own loop over every scored text; compare each score with ours.
+
+    The project's scorer is timed on the same texts right after each part (up to
+    ``fast_limit`` texts), so the two per-core rates are measured under the same load.
+    """
+    import pyarrow.parquet as pq
+    from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
+
+    from sentiment_monitor.vader_fast import FastSentimentAnalyzer
+
+    reference, fast = SentimentIntensityAnalyzer(), FastSentimentAnalyzer()
+    texts_done, mismatches, seconds = 0, 0, 0.0
+    paired = {"texts": 0, "vader_seconds": 0.0, "fast_seconds": 0.0}
+    examples: list[dict[str, Any]] = []
+    for part in scored_parts:
+        table = pq.read_table(part, columns=["mention_id", "text", "compound", "pos", "neu", "neg"])
+        ids = table.column("mention_id").to_pylist()
+        ours = [table.column(c).to_pylist() for c in ("compound", "pos", "neu", "neg")]
+        texts = [
+            text[:max_text_chars] if ours[0][i] is not None else None
+            for i, text in enumerate(table.column("text").to_pylist())
+        ]
+        del table
+        started = time.perf_counter()
+        theirs = [reference.polarity_scores(t) if t is not None else None for t in texts]
+        elapsed = time.perf_counter() - started
+        seconds += elapsed
+        if paired["texts"] < fast_limit:
+            started = time.perf_counter()
+            for text in texts:
+                if text is not None:
+                    fast.polarity_scores(text)
+            paired["fast_seconds"] += time.perf_counter() - started
+            paired["vader_seconds"] += elapsed
+            paired["texts"] += sum(1 for t in texts if t is not None)
+        for i, scores in enumerate(theirs):
+            if scores is None:
+                continue
+            texts_done += 1
+            mine = (ours[0][i], ours[1][i], ours[2][i], ours[3][i])
+            expected = (scores["compound"], scores["pos"], scores["neu"], scores["neg"])
+            if mine != expected:
+                mismatches += 1
+                if len(examples) < 5:
+                    examples.append({"mention_id": ids[i], "ours": mine, "vader": expected})
+    return {
+        "texts": texts_done,
+        "seconds": seconds,
+        "per_s": texts_done / seconds if seconds else 0.0,
+        "mismatches": mismatches,
+        "examples": examples,
+        "fast": {
+            "texts": paired["texts"],
+            "per_s": paired["texts"] / paired["fast_seconds"] if paired["fast_seconds"] else 0.0,
+            "vader_per_s": (
+                paired["texts"] / paired["vader_seconds"] if paired["vader_seconds"] else 0.0
+            ),
+        },
+    }
+
+
+def baseline(exports: Path, url: str, rows: int) -> dict[str, Any]:
+    """A typical "pandas apply + to_sql" pipeline on the first ``rows`` JSONL records."""
+    import pandas as pd
+    import sqlalchemy as sa
+    from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
+
+    started = time.perf_counter()
+    files = sorted(exports.glob("*.jsonl"))
+    per_file = max(1, rows // max(1, len(files)))
+    records: list[dict[str, Any]] = []
+    for path in files:  # the export holds a few malformed lines, which pandas.read_json rejects
+        with open(path, encoding="utf-8") as handle:
+            for line in itertools.islice(handle, per_file):
+                try:
+                    records.append(json.loads(line))
+                except ValueError:
+                    continue
+    frame = pd.DataFrame.from_records(records)
+    del records
+    frame = frame[frame["text"].notna()]
+    analyzer = SentimentIntensityAnalyzer()
+    scores = frame["text"].astype(str).apply(analyzer.polarity_scores).apply(pd.Series)
+    frame = pd.concat([frame, scores], axis=1)
+    frame["created_at"] = pd.to_datetime(frame["created_at"], utc=True, errors="coerce")
+    engine = sa.create_engine(url.replace("postgresql://", "postgresql+psycopg://", 1))
+    frame.to_sql("baseline_mentions", engine, if_exists="replace", index=False, chunksize=5000)
+    engine.dispose()
+    seconds = time.perf_counter() - started
+    return {"rows": len(frame), "seconds": seconds, "per_s": len(frame) / seconds}
+
+
+def _run_day_child(day: str, config_path: Path, url: str) -> dict[str, Any]:
+    """``pipeline.run_day``'s steps in its order, with this process's RSS high-water mark after
+    each (the steps share one process here, so the mark only grows; under Airflow each task is
+    a process of its own)."""
+    import resource
+
+    from sentiment_monitor import pipeline
+    from sentiment_monitor.config import load_config
+
+    config = load_config(config_path)
+    extracts = [pipeline.extract(config, day, o["name"]) for o in config.sources]
+    steps: dict[str, dict[str, Any]] = {}
+    rss: dict[str, float] = {}
+
+    def mark(name: str) -> None:
+        rss[name] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
+
+    steps["normalize"] = pipeline.normalize(config, day, extracts)
+    mark("normalize")
+    steps["score"] = pipeline.score(config, day, steps["normalize"])
+    mark("score")
+    steps["validate"] = pipeline.validate(config, day, steps["score"])
+    mark("validate")
+    steps["load"] = pipeline.load(config, day, steps["normalize"], steps["validate"], url)
+    mark("load")
+    steps["flag"] = pipeline.flag(config, day, url)
+    mark("flag")
+    steps["marts"] = pipeline.marts(config, day, steps["flag"], url)
+    mark("marts")
+    pipeline.finish(day, f"bench__{day}", steps, url)
+    seconds = {name: step.get("seconds", 0.0) for name, step in steps.items()}
+    # Not RUSAGE_CHILDREN: a spawned worker's ru_maxrss starts from the forked parent's size,
+    # so it would report the parent; the psutil sampler in the bench process sees the workers.
+    return {"seconds": seconds, "rss_mb_after": rss}
+
+
+def _child(args: argparse.Namespace) -> int:
+    """Child-process entry points, so each measured thing has its own peak RSS."""
+    if args.child == "run-day":
+        print(json.dumps(_run_day_child(args.day, Path(args.config), args.url)))
+        return 0
+    if args.child == "baseline":
+        print(json.dumps(baseline(Path(args.exports), args.url, args.rows)))
+        return 0
+    raise SystemExit(f"unknown child {args.child}")
+
+
+def machine() -> dict[str, Any]:
+    """What the numbers ran on."""
+    import psutil
+
+    model = platform.processor()
+    try:
+        for line in subprocess.run(["lscpu"], capture_output=True, text=True).stdout.splitlines():
+            if line.startswith("Model name:"):
+                model = line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return {
+        "cpu": model,
+        "cores": os.cpu_count(),
+        "memory_gb": round(psutil.virtual_memory().total / 2**30, 1),
+        "python": platform.python_version(),
+        "load": [round(x, 2) for x in os.getloadavg()],
+    }
+
+
+def _pg_version(url: str) -> str:
+    import sqlalchemy as sa
+
+    from sentiment_monitor.warehouse import make_engine
+
+    engine = make_engine(url)
+    with engine.connect() as conn:
+        version = str(conn.execute(sa.text("SHOW server_version")).scalar_one())
+    engine.dispose()
+    return version
+
+
+def _run_day(config: Path, url: str) -> dict[str, Any]:
+    command = [
+        sys.executable,
+        "-m",
+        "sentiment_monitor.bench",
+        "--child",
+        "run-day",
+        "--config",
+        str(config),
+        "--url",
+        url,
+        "--day",
+        BENCH_DAY,
+    ]
+    measured = run_measured(command)
+    child = json.loads(measured.pop("stdout").strip().splitlines()[-1])
+    measured["steps"] = child["seconds"]
+    measured["rss_mb_after"] = child["rss_mb_after"]
+    return measured
+
+
+def _run_dag(config: Path, url: str) -> dict[str, Any]:
+    env = _env()
+    env["SENTIMENT_CONFIG"] = str(config)
+    env["AIRFLOW_CONN_SENTIMENT_WAREHOUSE"] = url
+    command = [sys.executable, "-m", "sentiment_monitor.cli", "run-dag", BENCH_DAY]
+    measured = run_measured(command, env)
+    measured.pop("stdout")
+    return measured
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Command line; see the module docstring."""
+    parser = argparse.ArgumentParser(
+        prog="python -m sentiment_monitor.bench",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--mentions", type=int, default=200_000)
+    parser.add_argument("--workdir", type=Path, default=None, help="default: a temporary folder")
+    parser.add_argument(
+        "--pg",
+        default=os.environ.get("SENTIMENT_BENCH_PG", DEFAULT_PG),
+        help="PostgreSQL server URL without database (SENTIMENT_BENCH_PG)",
+    )
+    parser.add_argument("--baseline-rows", type=int, default=20_000)
+    parser.add_argument("--fast-rows", type=int, default=100_000)
+    parser.add_argument("--prefill", type=int, default=0, help="earlier mentions, second run")
+    parser.add_argument("--dag", action="store_true", help="also run the real Airflow DAG")
+    parser.add_argument("--no-sqlite", action="store_true")
+    parser.add_argument("--keep", action="store_true", help="keep the databases")
+    parser.add_argument("--child", help=argparse.SUPPRESS)
+    parser.add_argument("--config", help=argparse.SUPPRESS)
+    parser.add_argument("--url", help=argparse.SUPPRESS)
+    parser.add_argument("--day", default=BENCH_DAY, help=argparse.SUPPRESS)
+    parser.add_argument("--exports", help=argparse.SUPPRESS)
+    parser.add_argument("--rows", type=int, default=0, help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.child:
+        return _child(args)
+
+    from sentiment_monitor.config import load_config
+
+    workdir = args.workdir or Path(tempfile.mkdtemp(prefix="sentiment-bench-"))
+    workdir.mkdir(parents=True, exist_ok=True)
+    exports = workdir / "exports"
+    day_dir = exports / BENCH_DAY
+    n = args.mentions
+    log = lambda text: print(text, file=sys.stderr, flush=True)  # noqa: E731
+    marker = day_dir / f".n{n}"
+    if not marker.exists():
+        log(f"generating {n:,} mentions into {day_dir}")
+        subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "sentiment_monitor.sample",
+                "--out",
+                str(exports),
+                "--mentions",
+                str(n),
+                "--days",
+                "1",
+                "--files",
+                "4",
+                "--start",
+                BENCH_DAY,
+            ],
+            env=_env(),
+            check=True,
+            stdout=subprocess.DEVNULL,
+        )
+        marker.touch()
+    started = time.perf_counter()
+    pg_config = write_config(workdir / "bench-pg.yaml", exports, workdir / "staging-pg")
+    max_chars = load_config(pg_config).scoring.max_text_chars
+    result: dict[str, Any] = {"mentions": n, "machine": machine()}
+    databases: list[str] = []
+    try:
+        name = f"sentiment_bench_{os.getpid()}"
+        url = create_database(args.pg, name)
+        databases.append(name)
+        result["postgresql_version"] = _pg_version(url)
+        log(f"run_day into PostgreSQL ({url})  load {os.getloadavg()[0]:.2f}")
+        pg = _run_day(pg_config, url)
+        result["postgresql"] = pg
+        if args.prefill:
+            name2 = f"sentiment_bench_{os.getpid()}_prefill"
+            url2 = create_database(args.pg, name2)
+            databases.append(name2)
+            log(f"prefilling {args.prefill:,} earlier mentions")
+            fill = prefill(url2, args.prefill, BENCH_DAY)
+            log(f"run_day on the prefilled warehouse  load {os.getloadavg()[0]:.2f}")
+            cfg = write_config(workdir / "bench-prefill.yaml", exports, workdir / "staging-pf")
+            pre = _run_day(cfg, url2)
+            pre["prefill_rows"] = args.prefill
+            pre["prefill_seconds"] = round(fill, 1)
+            result["prefilled"] = pre
+        if args.dag:
+            name3 = f"sentiment_bench_{os.getpid()}_dag"
+            url3 = create_database(args.pg, name3)
+            databases.append(name3)
+            log(f"the Airflow DAG (cli run-dag)  load {os.getloadavg()[0]:.2f}")
+            cfg = write_config(workdir / "bench-dag.yaml", exports, workdir / "staging-dag")
+            result["dag"] = _run_dag(cfg, url3)
+        if not args.no_sqlite:
+            log(f"run_day into SQLite  load {os.getloadavg()[0]:.2f}")
+            db = workdir / "warehouse.db"
+            for suffix in ("", "-wal", "-shm"):
+                Path(f"{db}{suffix}").unlink(missing_ok=True)
+            cfg = write_config(workdir / "bench-sqlite.yaml", exports, workdir / "staging-sqlite")
+            result["sqlite"] = _run_day(cfg, f"sqlite:///{db}")
+        log(f"vaderSentiment reference loop over every scored text  load {os.getloadavg()[0]:.2f}")
+        scored = sorted(str(p) for p in (workdir / "staging-pg" / BENCH_DAY / "scored").glob("*"))
+        result["vader"] = vader_reference(scored, max_chars, args.fast_rows)
+        result["fast"] = result["vader"]["fast"]
+        log(f"pandas apply + to_sql baseline on {args.baseline_rows:,} records")
+        base = run_measured(
+            [
+                sys.executable,
+                "-m",
+                "sentiment_monitor.bench",
+                "--child",
+                "baseline",
+                "--exports",
+                str(day_dir),
+                "--url",
+                url,
+                "--rows",
+                str(args.baseline_rows),
+            ]
+        )
+        base |= json.loads(base.pop("stdout").strip().splitlines()[-1])
+        result["baseline"] = base
+    finally:
+        if not args.keep:
+            for name in databases:
+                drop_database(args.pg, name)
+    result["bench_seconds"] = round(time.perf_counter() - started, 1)
+    result["load_after"] = [round(x, 2) for x in os.getloadavg()]
+    summary = summarize(result)
+    print(table(result, summary))
+    print(json.dumps(summary, sort_keys=True))
+    return 0
+
+
+def summarize(result: dict[str, Any]) -> dict[str, Any]:
+    """The JSON line: the headline (run_day into PostgreSQL) and the other numbers."""
+    n = result["mentions"]
+    pg = result["postgresql"]
+    summary: dict[str, Any] = {
+        "mentions": n,
+        "headline": "run_day into PostgreSQL (the DAG's steps without Airflow)",
+        "seconds": round(pg["seconds"], 2),
+        "mentions_per_s": round(n / pg["seconds"]),
+        "peak_rss_mb": pg["peak_rss_mb"],
+        "tree_rss_mb": pg["tree_rss_mb"],
+        "steps": pg["steps"],
+        "rss_mb_after": pg["rss_mb_after"],
+        "vader_loop_per_s": round(result["vader"]["per_s"]),
+        "fast_per_core_per_s": round(result["fast"]["per_s"]),
+        "fast_vs_vader": round(result["fast"]["per_s"] / result["fast"]["vader_per_s"], 2),
+        "scores_compared": result["vader"]["texts"],
+        "score_mismatches": result["vader"]["mismatches"],
+        "baseline_per_s": round(result["baseline"]["per_s"]),
+        "baseline_rows": result["baseline"]["rows"],
+        "baseline_peak_rss_mb": result["baseline"]["peak_rss_mb"],
+        "vs_baseline": round(n / pg["seconds"] / result["baseline"]["per_s"], 2),
+        "machine": result["machine"],
+        "postgresql_version": result.get("postgresql_version"),
+        "load_after": result["load_after"],
+    }
+    for key in ("sqlite", "prefilled", "dag"):
+        if key in result:
+            run = result[key]
+            summary[key] = {
+                "seconds": round(run["seconds"], 2),
+                "mentions_per_s": round(n / run["seconds"]),
+                "peak_rss_mb": run["peak_rss_mb"],
+                "tree_rss_mb": run["tree_rss_mb"],
+                **{k: run[k] for k in ("steps", "rss_mb_after") if k in run},
+            }
+    if "prefilled" in result:
+        summary["prefilled"]["prefill_rows"] = result["prefilled"]["prefill_rows"]
+        summary["prefilled"]["vs_empty"] = round(result["prefilled"]["seconds"] / pg["seconds"], 3)
+    return summary
+
+
+def table(result: dict[str, Any], summary: dict[str, Any]) -> str:
+    """The human-readable table."""
+    n = result["mentions"]
+    lines = [
+        f"benchmark: {n:,} mentions, one day, {result['machine']['cpu']}, "
+        f"{result['machine']['cores']} cores, load {result['machine']['load']}",
+        f"{'run':<34}{'seconds':>10}{'mentions/s':>12}{'peak RSS MB':>13}{'tree MB':>10}",
+    ]
+    runs = [("run_day -> PostgreSQL (headline)", result["postgresql"])]
+    runs += [
+        (label, result[key])
+        for key, label in (
+            (
+                "prefilled",
+                f"  same, {result.get('prefilled', {}).get('prefill_rows', 0):,} earlier",
+            ),
+            ("dag", "Airflow DAG -> PostgreSQL"),
+            ("sqlite", "run_day -> SQLite"),
+        )
+        if key in result
+    ]
+    for label, run in runs:
+        lines.append(
+            f"{label:<34}{run['seconds']:>10.1f}{n / run['seconds']:>12,.0f}"
+            f"{run['peak_rss_mb']:>13,.0f}{run['tree_rss_mb']:>10,.0f}"
+        )
+    base = result["baseline"]
+    lines.append(
+        f"{'pandas apply + to_sql (subset)':<34}{base['seconds']:>10.1f}"
+        f"{base['per_s']:>12,.0f}{base['peak_rss_mb']:>13,.0f}{base['tree_rss_mb']:>10,.0f}"
+    )
+    lines.append(
+        "steps (PostgreSQL): "
+        + ", ".join(f"{k} {v:.1f}s" for k, v in result["postgresql"]["steps"].items())
+    )
+    lines.append(
+        "RSS high-water mark after each step (MB, one process): "
+        + ", ".join(f"{k} {v:,.0f}" for k, v in result["postgresql"]["rss_mb_after"].items())
+    )
+    if "sqlite" in result:
+        lines.append(
+            "steps (SQLite):     "
+            + ", ".join(f"{k} {v:.1f}s" for k, v in result["sqlite"]["steps"].items())
+        )
+    vader, fast = result["vader"], result["fast"]
+    lines.append(
+        f"vaderSentiment 3.3.2 loop, one core: {vader['per_s']:,.0f} texts/s; "
+        f"project scorer, one core: {fast['per_s']:,.0f} texts/s "
+        f"({summary['fast_vs_vader']}x on the same texts, timed back to back)"
+    )
+    lines.append(
+        f"scores compared with vaderSentiment: {vader['texts']:,}, "
+        f"mismatches: {vader['mismatches']}"
+    )
+    lines.append(f"vs pandas baseline: {summary['vs_baseline']}x")
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
