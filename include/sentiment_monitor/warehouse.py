@@ -117,6 +117,26 @@ def normalize_url(url: str) -> str:
     return re.sub(r"^postgres(?:ql)?(?:\+psycopg2)?://", "postgresql+psycopg://", url)
 
 
+def _switch_to_wal(cursor: Any, attempts: int = 600) -> None:
+    """Put the SQLite file in WAL mode, waiting out another connection doing the same.
+
+    Two processes opening a brand-new file at once race to switch its journal mode, and SQLite
+    answers the loser "database is locked" at once, without its busy handler; so retry.
+    """
+    import sqlite3
+    import time
+
+    for _ in range(attempts):
+        try:
+            cursor.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as error:
+            if "locked" not in str(error) and "busy" not in str(error):
+                raise
+            time.sleep(0.05)
+    cursor.execute("PRAGMA journal_mode=WAL")
+
+
 def make_engine(url: str | None = None) -> Engine:
     """An engine for ``url`` (default: the SQLite file); SQLite is set up for concurrent days."""
     url = normalize_url(url or default_sqlite_url())
@@ -134,9 +154,9 @@ def make_engine(url: str | None = None) -> Engine:
             # IMMEDIATE so that a day's load takes the write lock up front.
             dbapi_connection.isolation_level = None
             cursor = dbapi_connection.cursor()
-            cursor.execute("PRAGMA journal_mode=WAL")
-            cursor.execute("PRAGMA synchronous=NORMAL")
             cursor.execute("PRAGMA busy_timeout=120000")
+            _switch_to_wal(cursor)
+            cursor.execute("PRAGMA synchronous=NORMAL")
             cursor.close()
 
         @sa.event.listens_for(engine, "begin")

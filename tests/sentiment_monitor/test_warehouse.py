@@ -131,3 +131,32 @@ def test_sqlite_and_postgresql_hold_the_same_rows(tmp_path: Path, pg_url: str, t
     assert lite["flags"] == pg["flags"]
     assert lite["daily_sentiment"] == pg["daily_sentiment"]
     assert lite["rejects"] == pg["rejects"]
+
+
+def test_new_sqlite_file_opened_by_two_loads_at_once(tmp_path: Path) -> None:
+    """Two days starting on a brand-new warehouse file race to switch it to WAL; neither fails.
+
+    Before the retry in make_engine, about one try in 25 failed with "database is locked".
+    """
+    import threading
+
+    failures: list[str] = []
+    for attempt in range(60):
+        url = f"sqlite:///{tmp_path / f'w{attempt}.db'}"
+        barrier = threading.Barrier(3)
+
+        def load(url: str = url, barrier: threading.Barrier = barrier) -> None:
+            try:
+                barrier.wait()
+                with make_engine(url).begin() as conn:
+                    conn.exec_driver_sql("CREATE TABLE IF NOT EXISTS t (x INTEGER)")
+                    conn.exec_driver_sql("INSERT INTO t VALUES (1)")
+            except Exception as error:  # collected for the assertion below
+                failures.append(repr(error))
+
+        threads = [threading.Thread(target=load) for _ in range(3)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    assert failures == []
