@@ -55,41 +55,6 @@ def _config() -> Config:
         raise AirflowFailException(str(error)) from None
 
 
-def _refuse_partial_reload(day: str, missing: list[str]) -> None:
-    """Stop a load without ``missing`` sources if an earlier load of ``day`` had their records.
-
-    The load replaces the whole day, so it would delete what those sources delivered before
-    (and the flags people set on it). A first load of the day without them goes ahead.
-    """
-    if not missing:
-        return
-    import json
-
-    import sqlalchemy as sa
-    from airflow.sdk.exceptions import AirflowFailException
-
-    from sentiment_monitor.warehouse import make_engine
-
-    engine = make_engine(_warehouse())
-    try:
-        with engine.connect() as conn:
-            row = conn.execute(
-                sa.text("SELECT per_source FROM load_audit WHERE CAST(day AS VARCHAR(10)) = :day"),
-                {"day": day},
-            ).first()
-    except sa.exc.DBAPIError:
-        row = None  # no warehouse schema yet: nothing to lose
-    finally:
-        engine.dispose()
-    before = json.loads(row[0]) if row else {}
-    had = [name for name in missing if (before.get(name) or {}).get("read")]
-    if had:
-        raise AirflowFailException(
-            f"not loading {day} without {', '.join(had)}: the day was loaded before with "
-            "their records, and a partial load would remove them; rerun when they are back"
-        )
-
-
 def _warehouse() -> str | None:
     from sentiment_monitor.connections import warehouse_url
 
@@ -185,10 +150,16 @@ def social_sentiment_nightly() -> None:
     @task
     def load(day: str, normalized: dict[str, Any], validated: dict[str, Any]) -> dict[str, Any]:
         """One transaction: the day's mentions upserted, rejects replaced, the audit written."""
+        from airflow.sdk.exceptions import AirflowFailException
+
         from sentiment_monitor import pipeline
 
-        _refuse_partial_reload(day, normalized.get("missing_sources") or [])
-        return pipeline.load(_config(), day, normalized, validated, _warehouse())
+        url = _warehouse()
+        try:
+            pipeline.refuse_partial_reload(day, normalized.get("missing_sources") or [], url)
+        except pipeline.PartialReloadRefused as error:
+            raise AirflowFailException(str(error)) from None  # a retry cannot bring them back
+        return pipeline.load(_config(), day, normalized, validated, url)
 
     @task
     def flag(day: str, loaded: dict[str, Any]) -> dict[str, Any]:

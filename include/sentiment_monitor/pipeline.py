@@ -139,6 +139,42 @@ def load(
     return _timed(result, started)
 
 
+class PartialReloadRefused(RuntimeError):
+    """A day would be reloaded without sources that delivered records to it before."""
+
+
+def refuse_partial_reload(day: str, missing: list[str], url: str | None = None) -> None:
+    """Stop a load without ``missing`` sources if an earlier load of ``day`` had their records.
+
+    The load replaces the whole day, so it would delete what those sources delivered before
+    (and the flags people set on it). A first load of the day without them goes ahead.
+    """
+    if not missing:
+        return
+    import json
+
+    import sqlalchemy as sa
+
+    engine = make_engine(url)
+    try:
+        with engine.connect() as conn:
+            row = conn.execute(
+                sa.text("SELECT per_source FROM load_audit WHERE CAST(day AS VARCHAR(10)) = :day"),
+                {"day": day},
+            ).first()
+    except sa.exc.DBAPIError:
+        row = None  # no warehouse schema yet: nothing to lose
+    finally:
+        engine.dispose()
+    before = json.loads(row[0]) if row else {}
+    had = [name for name in missing if (before.get(name) or {}).get("read")]
+    if had:
+        raise PartialReloadRefused(
+            f"not loading {day} without {', '.join(had)}: the day was loaded before with "
+            "their records, and a partial load would remove them; rerun when they are back"
+        )
+
+
 def flag(config: Config, day: str, url: str | None = None) -> dict[str, Any]:
     """Raise, re-rank and withdraw the day's flags."""
     started = time.perf_counter()
