@@ -23,6 +23,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from sentiment_monitor.config import Alerts
+from sentiment_monitor.warehouse import day_param
 
 
 @dataclass(frozen=True)
@@ -62,10 +63,6 @@ def judge(
     return Spike(day, platform, today, mean, std, round(z_score, 4), ratio, len(baseline))
 
 
-def _day_value(engine: Engine, day: dt.date) -> Any:
-    return day if engine.dialect.name == "postgresql" else day.isoformat()
-
-
 def detect_spikes(engine: Engine, day: str, rules: Alerts) -> list[Spike]:
     """Judge every platform for ``day`` and replace that day's rows in ``spike_alerts``."""
     the_day = dt.date.fromisoformat(day)
@@ -76,7 +73,7 @@ def detect_spikes(engine: Engine, day: str, rules: Alerts) -> list[Spike]:
                 "SELECT day, platform, negative FROM daily_sentiment "
                 "WHERE day >= :start AND day <= :day"
             ),
-            {"start": _day_value(engine, start), "day": _day_value(engine, the_day)},
+            {"start": day_param(engine, start), "day": day_param(engine, the_day)},
         ).all()
         counts = {(str(r[0])[:10], r[1]): int(r[2]) for r in rows}
         # The days that were loaded at all: a day with no row for a platform then means zero.
@@ -89,8 +86,8 @@ def detect_spikes(engine: Engine, day: str, rules: Alerts) -> list[Spike]:
                     "SELECT DISTINCT platform FROM spike_alerts WHERE day >= :since AND day < :day"
                 ),
                 {
-                    "since": _day_value(engine, the_day - dt.timedelta(days=rules.cooldown_days)),
-                    "day": _day_value(engine, the_day),
+                    "since": day_param(engine, the_day - dt.timedelta(days=rules.cooldown_days)),
+                    "day": day_param(engine, the_day),
                 },
             )
         }
@@ -104,7 +101,7 @@ def detect_spikes(engine: Engine, day: str, rules: Alerts) -> list[Spike]:
                 spikes.append(spike)
         conn.execute(
             sa.text("DELETE FROM spike_alerts WHERE day = :day"),
-            {"day": _day_value(engine, the_day)},
+            {"day": day_param(engine, the_day)},
         )
         if spikes:
             conn.execute(
@@ -116,6 +113,6 @@ def detect_spikes(engine: Engine, day: str, rules: Alerts) -> list[Spike]:
                         :z_score, :ratio, :history_days)
                     """
                 ),
-                [{**s.to_dict(), "day": _day_value(engine, the_day)} for s in spikes],
+                [{**s.to_dict(), "day": day_param(engine, the_day)} for s in spikes],
             )
     return spikes

@@ -22,6 +22,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from sqlalchemy.engine import Engine
 
 from sentiment_monitor.config import Config
+from sentiment_monitor.warehouse import day_param
 
 log = logging.getLogger(__name__)
 
@@ -74,10 +75,6 @@ def is_web_link(url: Any) -> bool:
     return isinstance(url, str) and url.lower().startswith(("https://", "http://"))
 
 
-def _value(engine: Engine, day: dt.date) -> Any:
-    return day if engine.dialect.name == "postgresql" else day.isoformat()
-
-
 def daily_series(
     engine: Engine, start: dt.date, end: dt.date
 ) -> dict[str, tuple[int, float | None]]:
@@ -90,7 +87,7 @@ def daily_series(
                 FROM daily_sentiment WHERE day >= :start AND day <= :end GROUP BY day
                 """
             ),
-            {"start": _value(engine, start), "end": _value(engine, end)},
+            {"start": day_param(engine, start), "end": day_param(engine, end)},
         ).all()
     series = {}
     for day, mentions, positive, negative, scored in rows:
@@ -124,7 +121,7 @@ def spikes_of(engine: Engine, day: str) -> list[dict[str, Any]]:
     with engine.connect() as conn:
         rows = conn.execute(
             sa.text("SELECT * FROM spike_alerts WHERE day = :day ORDER BY platform"),
-            {"day": _value(engine, dt.date.fromisoformat(day))},
+            {"day": day_param(engine, dt.date.fromisoformat(day))},
         ).mappings()
         return [{**dict(r), "day": str(r["day"])[:10]} for r in rows]
 

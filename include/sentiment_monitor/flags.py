@@ -28,7 +28,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
 from sentiment_monitor.config import FlagRules
-from sentiment_monitor.warehouse import lock_warehouse
+from sentiment_monitor.warehouse import day_param, lock_warehouse, timestamp_param
 
 KINDS: tuple[str, ...] = ("promoter", "detractor", "question")
 STATUSES: tuple[str, ...] = ("open", "in_progress", "resolved", "dismissed")
@@ -80,15 +80,11 @@ def _reason(kind: str, compound: float | None, followers: int | None, repeats: i
     return text
 
 
-def _day_value(conn: Connection, day: str) -> Any:
-    return dt.date.fromisoformat(day) if conn.dialect.name == "postgresql" else day
-
-
 def candidates(conn: Connection, day: str, rules: FlagRules) -> list[dict[str, Any]]:
     """The flags the rules raise for the mentions of ``day``, with priority and reason."""
-    day_value = _day_value(conn, day)
+    day_value = day_param(conn, day)
     start = dt.date.fromisoformat(day) - dt.timedelta(days=REPEAT_WINDOW_DAYS - 1)
-    start_value = start if conn.dialect.name == "postgresql" else start.isoformat()
+    start_value = day_param(conn, start)
     rows = conn.execute(
         sa.text(
             """
@@ -168,7 +164,7 @@ def flag_day(engine: Engine, day: str, rules: FlagRules) -> FlagResult:
     with engine.begin() as conn:
         # Another day's flag step may withdraw or re-rank the same flags: one writer at a time.
         lock_warehouse(conn)
-        day_value = _day_value(conn, day)
+        day_value = day_param(conn, day)
         flags = candidates(conn, day, rules)
         conn.exec_driver_sql("DROP TABLE IF EXISTS stage_flags")
         # The key makes the withdrawal's NOT EXISTS an index probe whatever the planner guesses:
@@ -293,12 +289,7 @@ def set_status(
     changes: dict[str, Any] = {}
     if status is not None:
         changes["status"] = status
-        now = dt.datetime.now(dt.UTC)
-        changes["status_changed_at"] = (
-            now
-            if engine.dialect.name == "postgresql"
-            else now.strftime("%Y-%m-%d %H:%M:%S.%f+00:00")
-        )
+        changes["status_changed_at"] = timestamp_param(engine)
     if assignee is not None:
         changes["assignee"] = assignee or None
     if note is not None:

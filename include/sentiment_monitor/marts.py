@@ -19,7 +19,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
-from sentiment_monitor.warehouse import lock_warehouse, render_sql
+from sentiment_monitor.warehouse import day_param, lock_warehouse, render_sql
 
 #: Mart files, in the order they are built.
 MART_FILES: tuple[str, ...] = ("mart_daily_sentiment.sql", "mart_author_sentiment.sql")
@@ -135,8 +135,7 @@ def build_marts(engine: Engine, days: Sequence[str]) -> dict[str, int]:
     """Rebuild every mart for ``days`` in one transaction; return rows per mart after the build."""
     if not days:
         return {}
-    pg = engine.dialect.name == "postgresql"
-    values = [dt.date.fromisoformat(d) if pg else d for d in sorted(set(days))]
+    values = [day_param(engine, d) for d in sorted(set(days))]
     counts: dict[str, int] = {}
     with engine.begin() as conn:
         # Two runs can touch the same earlier day (a rerun and a late answer): one at a time.

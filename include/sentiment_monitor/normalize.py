@@ -41,6 +41,7 @@ from sentiment_monitor.records import (
     PLATFORMS,
     REJECT_SCHEMA,
     REQUIRED_EXPORT_FIELDS,
+    format_timestamp,
 )
 from sentiment_monitor.sources.base import ExtractResult
 
@@ -119,15 +120,6 @@ def parse_timestamp(
             raise RecordError(f"created_at has no UTC offset: {text!r:.80}")
         parsed = parsed.replace(tzinfo=ZoneInfo(assume_timezone))
     return parsed.astimezone(dt.UTC)
-
-
-def format_timestamp(value: dt.datetime) -> str:
-    """The one text form of a UTC timestamp used in staging and in SQLite."""
-    value = value.astimezone(dt.UTC)
-    if value.year < 1000:  # strftime does not pad the year; keep its exact form there
-        return value.strftime("%Y-%m-%d %H:%M:%S.%f+00:00")
-    # isoformat is done in C and writes the same text, several times faster than strftime.
-    return value.isoformat(sep=" ", timespec="microseconds")
 
 
 def _optional_str(record: dict[str, Any], key: str) -> str | None:

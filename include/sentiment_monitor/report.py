@@ -41,10 +41,10 @@ def _where_day(day: str | None) -> tuple[str, dict[str, Any]]:
 def build_report(engine: Engine, day: str | None = None, top: int = 10) -> str:
     """The report for one day, or for everything in the warehouse when ``day`` is None."""
     where, params = _where_day(day)
-    if day and engine.dialect.name == "postgresql":
-        import datetime as dt
+    if day:
+        from sentiment_monitor.warehouse import day_param
 
-        params = {"day": dt.date.fromisoformat(day)}
+        params = {"day": day_param(engine, day)}
     sections: list[str] = []
     with engine.connect() as conn:
 

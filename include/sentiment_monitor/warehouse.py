@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import io
 import json
 import logging
 import re
@@ -45,7 +44,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from sqlalchemy.engine import Connection, Engine
 
 from sentiment_monitor.config import project_root
-from sentiment_monitor.records import MENTION_COLUMNS, REJECT_COLUMNS
+from sentiment_monitor.records import MENTION_COLUMNS, REJECT_COLUMNS, format_timestamp
 
 WAREHOUSE_CONN_ID = "sentiment_warehouse"
 DEFAULT_SQLITE_PATH = Path("data/warehouse.db")
@@ -245,9 +244,16 @@ def _create_version_table(conn: Connection) -> None:
     )
 
 
-def _now_value(conn: Connection) -> Any:
-    now = dt.datetime.now(dt.UTC)
-    return now if conn.dialect.name == "postgresql" else now.strftime("%Y-%m-%d %H:%M:%S.%f+00:00")
+def day_param(bind: Engine | Connection, day: str | dt.date) -> Any:
+    """A day as a bound parameter: a ``date`` on PostgreSQL, ``YYYY-MM-DD`` text on SQLite."""
+    value = dt.date.fromisoformat(day) if isinstance(day, str) else day
+    return value if bind.dialect.name == "postgresql" else value.isoformat()
+
+
+def timestamp_param(bind: Engine | Connection, value: dt.datetime | None = None) -> Any:
+    """A UTC timestamp (default: now) as a bound parameter: aware on PostgreSQL, text on SQLite."""
+    value = value or dt.datetime.now(dt.UTC)
+    return value if bind.dialect.name == "postgresql" else format_timestamp(value)
 
 
 def applied_versions(engine: Engine) -> dict[int, str]:
@@ -300,7 +306,7 @@ def ensure_schema(engine: Engine, *, upto: int | None = None) -> list[int]:
                     "v": version,
                     "name": name,
                     "sum": _checksum(f"{MIGRATIONS_DIR}/{name}"),
-                    "at": _now_value(conn),
+                    "at": timestamp_param(conn),
                 },
             )
             applied.append(version)
@@ -320,7 +326,7 @@ def ensure_schema(engine: Engine, *, upto: int | None = None) -> list[int]:
                         "INSERT INTO schema_version (version, name, checksum, applied_at)"
                         " VALUES (0, :name, :sum, :at)"
                     ),
-                    {"name": VIEWS_FILE, "sum": views_sum, "at": _now_value(conn)},
+                    {"name": VIEWS_FILE, "sum": views_sum, "at": timestamp_param(conn)},
                 )
     return applied
 
@@ -382,35 +388,10 @@ def _iter_rows(parts: Sequence[str], columns: Sequence[str]) -> Iterator[tuple[A
             yield from zip(*(batch.column(i).to_pylist() for i in range(len(columns))), strict=True)
 
 
-def _copy_text(value: Any) -> str:
-    if value is None:
-        return "\\N"
-    if isinstance(value, bool):
-        return "t" if value else "f"
-    if isinstance(value, float):
-        return repr(value)
-    text = str(value)
-    return text.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n").replace("\r", "\\r")
-
-
 def _stage(conn: Connection, table: str, columns: Sequence[str], rows: Iterator[tuple]) -> None:
-    """Bulk-insert rows into a (temporary) table: COPY on PostgreSQL, executemany on SQLite."""
-    column_list = ", ".join(columns)
-    if conn.dialect.name == "postgresql":
-        raw = conn.connection.driver_connection
-        statement = f"COPY {table} ({column_list}) FROM STDIN"
-        with raw.cursor() as cursor, cursor.copy(statement) as copy:
-            buffer = io.StringIO()
-            for count, row in enumerate(rows, start=1):
-                buffer.write("\t".join(_copy_text(v) for v in row))
-                buffer.write("\n")
-                if count % 10_000 == 0:
-                    copy.write(buffer.getvalue())
-                    buffer = io.StringIO()
-            copy.write(buffer.getvalue())
-        return
+    """Bulk-insert rows into a (temporary) SQLite table in batches of ``SQLITE_BATCH``."""
     placeholders = ", ".join("?" for _ in columns)
-    sql = f"INSERT INTO {table} ({column_list}) VALUES ({placeholders})"
+    sql = f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({placeholders})"
     batch: list[tuple] = []
     for row in rows:
         batch.append(row)
@@ -575,8 +556,7 @@ def load_day(
     ensure_schema(engine)
     columns = [c for c in MENTION_COLUMNS]
     update_columns = [c for c in columns if c not in ("platform", "mention_id")]
-    pg = engine.dialect.name == "postgresql"
-    day_value: Any = dt.date.fromisoformat(day) if pg else day
+    day_value = day_param(engine, day)
     with engine.begin() as conn:
         _create_stage(conn, "stage_mentions", "mentions")
         _stage_parts(conn, "stage_mentions", columns, mention_parts)
@@ -694,9 +674,7 @@ def record_run(
     engine: Engine, run_id: str, day: str, counts: dict[str, int], durations: dict[str, float]
 ) -> None:
     """Append this run to ``run_log`` (replacing a row of the same run id and day)."""
-    pg = engine.dialect.name == "postgresql"
-    day_value: Any = dt.date.fromisoformat(day) if pg else day
-    now = dt.datetime.now(dt.UTC)
+    day_value = day_param(engine, day)
     with engine.begin() as conn:
         valid = conn.execute(
             sa.text("SELECT validation_success FROM load_audit WHERE day = :day"),
@@ -718,7 +696,7 @@ def record_run(
             {
                 "run_id": run_id,
                 "day": day_value,
-                "finished_at": now if pg else now.strftime("%Y-%m-%d %H:%M:%S.%f+00:00"),
+                "finished_at": timestamp_param(engine),
                 "read": counts.get("records_read", 0),
                 "loaded": counts.get("loaded", 0),
                 "rejected": counts.get("rejected", 0),
@@ -773,7 +751,7 @@ def _plain(value: Any) -> Any:
     if isinstance(value, bool):
         return int(value)
     if isinstance(value, dt.datetime):
-        return value.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M:%S.%f+00:00")
+        return format_timestamp(value)
     if isinstance(value, dt.date):
         return value.isoformat()
     if isinstance(value, float):
