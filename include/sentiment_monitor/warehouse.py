@@ -445,7 +445,7 @@ def _create_stage(conn: Connection, name: str, like: str) -> None:
         conn.exec_driver_sql(f"CREATE TEMP TABLE {name} AS SELECT * FROM {like} WHERE 0")
 
 
-def _temp_table(conn: Connection, name: str, columns: str, key: str | None = None) -> None:
+def temp_table(conn: Connection, name: str, columns: str, key: str | None = None) -> None:
     """A temporary table of this transaction. ``key`` is indexed on SQLite only: its planner
     has no hash join, PostgreSQL's hashes these tables (they are ANALYZEd once filled)."""
     words = dialect_words(conn.dialect.name)
@@ -456,7 +456,7 @@ def _temp_table(conn: Connection, name: str, columns: str, key: str | None = Non
         conn.exec_driver_sql(f"CREATE INDEX {name}_key ON {name} ({key})")
 
 
-def _analyze(conn: Connection, *tables: str) -> None:
+def analyze(conn: Connection, *tables: str) -> None:
     """Statistics for freshly filled temporary tables (autovacuum never sees them)."""
     for table in tables:
         conn.exec_driver_sql(f"ANALYZE {table}")
@@ -478,7 +478,7 @@ def _probe(conn: Connection, outer: str, columns: str) -> str:
     )
 
 
-def _tune(conn: Connection) -> None:
+def tune(conn: Connection) -> None:
     """Per-transaction settings for a load: enough memory to hash a night's keys in one go."""
     if conn.dialect.name == "postgresql":
         conn.exec_driver_sql("SET LOCAL work_mem = '256MB'")
@@ -497,7 +497,7 @@ def link_threads(conn: Connection, day: Any) -> int:
     with a recursive query, so every reply is visited once whatever the depth of its thread;
     replies below a parent that cannot be resolved (a cycle) keep no root.
     """
-    _temp_table(
+    temp_table(
         conn,
         "stage_links",
         "platform VARCHAR(32), mention_id VARCHAR(512), parent VARCHAR(512)",
@@ -521,7 +521,7 @@ def link_threads(conn: Connection, day: Any) -> int:
         {"day": day},
     )
     # Parents not among tonight's rows: looked up in the warehouse, one probe each.
-    _temp_table(
+    temp_table(
         conn,
         "stage_parents",
         "platform VARCHAR(32), mention_id VARCHAR(512), in_reply_to_id VARCHAR(512),"
@@ -534,7 +534,7 @@ def link_threads(conn: Connection, day: Any) -> int:
         " WHERE p.platform = c.platform AND p.mention_id = c.parent)) o"
     )
     if conn.dialect.name == "postgresql":
-        _analyze(conn, "stage_links")
+        analyze(conn, "stage_links")
     conn.execute(
         sa.text(
             "INSERT INTO stage_parents (platform, mention_id, in_reply_to_id, thread_root_id)"
@@ -542,7 +542,7 @@ def link_threads(conn: Connection, day: Any) -> int:
             + _probe(conn, outer, "m.in_reply_to_id, m.thread_root_id")
         )
     )
-    _temp_table(
+    temp_table(
         conn,
         "stage_roots",
         "platform VARCHAR(32), mention_id VARCHAR(512), thread_root_id VARCHAR(512)",
@@ -592,7 +592,7 @@ def link_threads(conn: Connection, day: Any) -> int:
 
 def _stage_authors(conn: Connection) -> None:
     """``stage_authors``: the authors whose ``authors`` row is recomputed from their mentions."""
-    _temp_table(conn, "stage_authors", "platform VARCHAR(32), author VARCHAR(512)")
+    temp_table(conn, "stage_authors", "platform VARCHAR(32), author VARCHAR(512)")
 
 
 def refresh_authors(conn: Connection) -> int:
@@ -645,7 +645,7 @@ def add_new_authors(conn: Connection, new_rows: str) -> None:
     ``stage_authors`` and are recomputed. ``new_rows`` is a ``FROM`` source (alias s) of the
     rows inserted tonight; ``stage_authors`` must hold every author recomputed anyway.
     """
-    _temp_table(
+    temp_table(
         conn,
         "stage_author_delta",
         "platform VARCHAR(32), author VARCHAR(512), is_brand INTEGER,"
@@ -689,7 +689,7 @@ def add_new_authors(conn: Connection, new_rows: str) -> None:
         )
     )
     if conn.dialect.name == "postgresql":
-        _analyze(conn, "stage_author_delta", "stage_authors")
+        analyze(conn, "stage_author_delta", "stage_authors")
     conn.execute(
         sa.text(
             """
@@ -812,11 +812,11 @@ def load_day(
     day_value = day_param(engine, day)
     staged = sum(pq.ParquetFile(part).metadata.num_rows for part in mention_parts)
     with engine.begin() as conn:
-        _tune(conn)
+        tune(conn)
         _create_stage(conn, "stage_mentions", "mentions")
         _stage_parts(conn, "stage_mentions", columns, mention_parts)
         if pg:
-            _analyze(conn, "stage_mentions")
+            analyze(conn, "stage_mentions")
         else:
             conn.exec_driver_sql(
                 "CREATE INDEX stage_mentions_key ON stage_mentions (platform, mention_id)"
@@ -824,7 +824,7 @@ def load_day(
         # Staging is private to this transaction and runs in parallel with other days; from here
         # on rows other days may share (a re-exported mention, a thread, an author) change.
         lock_warehouse(conn)
-        _temp_table(
+        temp_table(
             conn,
             "stage_existing",
             "platform VARCHAR(32), mention_id VARCHAR(512), day {date_type},"
@@ -857,7 +857,7 @@ def load_day(
         ).one()
         existing, known_from_earlier = int(counts[0]), int(counts[1] or 0)
         if pg and existing:
-            _analyze(conn, "stage_existing")
+            analyze(conn, "stage_existing")
         # Posts a later day collected first (a backfill of an earlier day): this day takes them
         # over, so that later day's audit and marts must change as if the days had run in order.
         taken = conn.execute(
@@ -887,7 +887,7 @@ def load_day(
         ).rowcount
         link_threads(conn, day_value)
         if pg:
-            _analyze(conn, "stage_roots")
+            analyze(conn, "stage_roots")
         column_list = ", ".join(columns)
         # Posts stored before are not new (on a first load of a day there are none).
         only_new = (
