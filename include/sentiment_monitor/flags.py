@@ -173,16 +173,16 @@ _OPEN = "('open', 'in_progress')"
 _CLOSED = "('resolved', 'dismissed')"
 
 
-def _rank_sql(conn: Connection) -> tuple[str, str]:
-    """The SET expressions of priority and reason over ``flags`` and ``fl_rank`` r."""
+def _rank_sql(conn: Connection, a: str) -> tuple[str, str]:
+    """Priority and reason of the flag ``a`` (its columns) ranked by ``fl_rank`` r."""
     severity = (
-        f"(CASE WHEN flags.kind = 'question' THEN {QUESTION_SEVERITY}"
-        " WHEN ABS(COALESCE(flags.compound, 0)) > 1 THEN 1.0"
-        " ELSE ABS(COALESCE(flags.compound, 0)) END)"
+        f"(CASE WHEN {a}.kind = 'question' THEN {QUESTION_SEVERITY}"
+        f" WHEN ABS(COALESCE({a}.compound, 0)) > 1 THEN 1.0"
+        f" ELSE ABS(COALESCE({a}.compound, 0)) END)"
     )
-    ratio = "LOG10(CAST(flags.author_followers AS DOUBLE PRECISION) + 1) / LOG10(:high_reach + 1)"
+    ratio = f"LOG10(CAST({a}.author_followers AS DOUBLE PRECISION) + 1) / LOG10(:high_reach + 1)"
     reach = (
-        f"(CASE WHEN COALESCE(flags.author_followers, 0) <= 0 THEN 0.0"
+        f"(CASE WHEN COALESCE({a}.author_followers, 0) <= 0 THEN 0.0"
         f" WHEN {ratio} > 1 THEN 1.0 ELSE {ratio} END)"
     )
     repetition = "(CASE WHEN r.repeats >= 3 THEN 1.0 ELSE (r.repeats - 1) / 2.0 END)"
@@ -192,37 +192,37 @@ def _rank_sql(conn: Connection) -> tuple[str, str]:
     )
     priority_sql = f"CAST(FLOOR(100 * ({score}) + 0.5) AS INTEGER)"
     text = "VARCHAR" if _pg(conn) else "TEXT"
-    posts = f"CAST(flags.posts AS {text})"
-    strongest = _signed_cents(conn, "flags.compound")
+    posts = f"CAST({a}.posts AS {text})"
+    strongest = _signed_cents(conn, f"{a}.compound")
     ordinal = (
         "(CASE WHEN r.repeats % 100 BETWEEN 10 AND 20 THEN 'th' WHEN r.repeats % 10 = 1 THEN 'st'"
         " WHEN r.repeats % 10 = 2 THEN 'nd' WHEN r.repeats % 10 = 3 THEN 'rd' ELSE 'th' END)"
     )
     reason = f"""
-        (CASE flags.kind
+        (CASE {a}.kind
             WHEN 'question' THEN
-                CASE WHEN flags.posts > 1
+                CASE WHEN {a}.posts > 1
                      THEN {posts} || ' questions to the brand in this thread, not answered'
                      ELSE 'question to the brand, not answered' END
             ELSE
-                CASE WHEN flags.posts > 1
+                CASE WHEN {a}.posts > 1
                      THEN {posts}
-                          || CASE flags.kind WHEN 'promoter' THEN ' positive' ELSE ' negative' END
+                          || CASE {a}.kind WHEN 'promoter' THEN ' positive' ELSE ' negative' END
                           || ' posts in this thread (strongest '
                           || COALESCE({strongest}, '?') || ')'
-                     ELSE CASE flags.kind WHEN 'promoter' THEN 'positive' ELSE 'negative' END
+                     ELSE CASE {a}.kind WHEN 'promoter' THEN 'positive' ELSE 'negative' END
                           || ' post (compound ' || COALESCE({strongest}, '?') || ')' END
          END)
-        || CASE WHEN COALESCE(flags.author_followers, 0) > 0
-                THEN '; author has ' || {_thousands(conn, "flags.author_followers")} || ' followers'
+        || CASE WHEN COALESCE({a}.author_followers, 0) > 0
+                THEN '; author has ' || {_thousands(conn, a + ".author_followers")} || ' followers'
                 ELSE '' END
         || CASE WHEN r.repeats > 1
                 THEN '; ' || CAST(r.repeats AS {text}) || {ordinal} || ' '
-                     || CASE flags.kind WHEN 'promoter' THEN 'positive post'
+                     || CASE {a}.kind WHEN 'promoter' THEN 'positive post'
                                     WHEN 'detractor' THEN 'complaint' ELSE 'question' END
                      || ' in {REPEAT_WINDOW_DAYS} days'
                 ELSE '' END
-        || CASE WHEN flags.previous_mention_id IS NOT NULL
+        || CASE WHEN {a}.previous_mention_id IS NOT NULL
                 THEN '; again after an earlier flag was closed' ELSE '' END
     """
     return priority_sql, reason
@@ -257,12 +257,13 @@ def flag_day(engine: Engine, day: str, rules: FlagRules) -> FlagResult:
         _fill_threads(conn, params)
         _fill_posts(conn, params)
         _fill_groups(conn)
-        result.withdrawn, touched = _replace_flags(conn)
+        _drop_untouched(conn)
+        _rank(conn, params)
+        result.withdrawn, result.reranked, touched = _write_flags(conn, params)
         for kind, count in conn.execute(
             sa.text("SELECT kind, COUNT(*) FROM fl_groups GROUP BY kind")
         ).all():
             result.raised[str(kind)] = int(count)
-        result.reranked = _rerank(conn, params)
         # Days whose response numbers changed: questions answered by the brand's posts of today.
         touched |= {
             str(r[0])[:10]
@@ -413,31 +414,33 @@ def _fill_groups(conn: Connection) -> None:
         )
         + ", PRIMARY KEY (platform, author, thread_key, kind)",
     )
-    group = "PARTITION BY platform, author, thread_key, kind"
+    # One sort: the first row of each group carries the group's first post, and over the whole
+    # partition its last post, count, strongest compound and reach.
+    whole = "ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING"
     conn.execute(
         sa.text(
             f"""
             INSERT INTO fl_groups (platform, author, thread_key, kind, first_id, first_at,
                                    first_day, latest_id, latest_at, latest_day, posts,
                                    compound, followers)
-            SELECT platform, author, thread_key, kind,
-                   MAX(CASE WHEN rn_first = 1 THEN mention_id END),
-                   MAX(CASE WHEN rn_first = 1 THEN created_at END),
-                   MAX(CASE WHEN rn_first = 1 THEN day END),
-                   MAX(CASE WHEN rn_last = 1 THEN mention_id END),
-                   MAX(CASE WHEN rn_last = 1 THEN created_at END),
-                   MAX(CASE WHEN rn_last = 1 THEN day END),
-                   COUNT(*),
-                   CASE WHEN kind = 'detractor' THEN MIN(compound) ELSE MAX(compound) END,
-                   MAX(followers)
+            SELECT platform, author, thread_key, kind, mention_id, created_at, day,
+                   latest_id, latest_at, latest_day, posts,
+                   CASE WHEN kind = 'detractor' THEN low ELSE high END, reach
             FROM (
                 SELECT p.*,
-                       ROW_NUMBER() OVER ({group} ORDER BY created_at, mention_id) AS rn_first,
-                       ROW_NUMBER() OVER ({group} ORDER BY created_at DESC, mention_id DESC)
-                           AS rn_last
+                       ROW_NUMBER() OVER w AS rn,
+                       LAST_VALUE(mention_id) OVER (w {whole}) AS latest_id,
+                       LAST_VALUE(created_at) OVER (w {whole}) AS latest_at,
+                       LAST_VALUE(day) OVER (w {whole}) AS latest_day,
+                       COUNT(*) OVER (w {whole}) AS posts,
+                       MIN(compound) OVER (w {whole}) AS low,
+                       MAX(compound) OVER (w {whole}) AS high,
+                       MAX(p.followers) OVER (w {whole}) AS reach
                 FROM fl_posts p
+                WINDOW w AS (PARTITION BY platform, author, thread_key, kind
+                             ORDER BY created_at, mention_id)
             ) x
-            GROUP BY platform, author, thread_key, kind
+            WHERE rn = 1
             """
         )
     )
@@ -456,9 +459,8 @@ def _fill_groups(conn: Connection) -> None:
     )
 
 
-def _replace_flags(conn: Connection) -> tuple[int, set[str]]:
-    """Drop the untouched flags of the threads, insert the groups nobody holds, update the
-    holders; return the flags withdrawn (not raised again) and the days whose flags changed."""
+def _drop_untouched(conn: Connection) -> None:
+    """Delete the untouched flags of the threads (kept in ``fl_drop``): recomputed below."""
     _temp(
         conn,
         "fl_drop",
@@ -487,78 +489,32 @@ def _replace_flags(conn: Connection) -> tuple[int, set[str]]:
             """
         )
     )
-    conn.execute(
-        sa.text(
-            f"""
-            INSERT INTO flags (platform, mention_id, kind, day, author, created_at, compound,
-                               priority, reason, status, thread_root_id, posts,
-                               latest_mention_id, latest_at, latest_day, author_followers,
-                               repeats, recency, previous_mention_id)
-            SELECT g.platform, g.first_id, g.kind, g.first_day, g.author, g.first_at,
-                   g.compound, 0, '', 'open', g.thread_key, g.posts, g.latest_id, g.latest_at,
-                   g.latest_day, g.followers, 1, 0,
-                   (SELECT c.mention_id FROM flags c
-                    WHERE c.platform = g.platform AND c.author = g.author AND c.kind = g.kind
-                      AND c.status IN {_CLOSED} AND c.latest_at < g.first_at
-                    ORDER BY c.latest_at DESC, c.mention_id DESC LIMIT 1)
-            FROM fl_groups g WHERE g.holder_id IS NULL
-            ON CONFLICT (platform, mention_id, kind) DO NOTHING
-            """
-        )
-    )
-    conn.execute(
-        sa.text(
-            """
-            UPDATE flags SET posts = g.posts, latest_mention_id = g.latest_id,
-                latest_at = g.latest_at, latest_day = g.latest_day, compound = g.compound,
-                author_followers = COALESCE(g.followers, flags.author_followers)
-            FROM fl_groups g
-            WHERE flags.platform = g.platform AND flags.mention_id = g.holder_id
-              AND flags.kind = g.kind
-            """
-        )
-    )
-    withdrawn = conn.execute(
-        sa.text(
-            """
-            SELECT COUNT(*) FROM fl_drop d WHERE NOT EXISTS (
-                SELECT 1 FROM flags f
-                WHERE f.platform = d.platform AND f.mention_id = d.mention_id
-                  AND f.kind = d.kind)
-            """
-        )
-    ).scalar_one()
-    days = conn.execute(
-        sa.text(
-            """
-            SELECT day FROM fl_drop
-            UNION SELECT first_day FROM fl_groups WHERE holder_id IS NULL
-            """
-        )
-    ).all()
-    return int(withdrawn), {str(r[0])[:10] for r in days}
 
 
-def _rerank(conn: Connection, params: dict[str, Any]) -> int:
-    """Recompute repeats, recency, priority and reason of the flags that may have changed."""
+def _rank(conn: Connection, params: dict[str, Any]) -> None:
+    """``fl_rank``: the flags to (re-)rank with their repeats and recency.
+
+    ``is_new`` marks the groups nobody holds (inserted next, ranked as they are inserted);
+    ``count_repeats`` the flags whose repeats are counted again from the mentions.
+    """
     pg = _pg(conn)
     _temp(
         conn,
         "fl_rank",
         "platform VARCHAR(32), mention_id VARCHAR(512), kind VARCHAR(16), author VARCHAR(512),"
         + (" latest_day DATE," if pg else " latest_day TEXT,")
-        + " repeats INTEGER, recency DOUBLE PRECISION, count_repeats INTEGER,"
+        + " repeats INTEGER, recency DOUBLE PRECISION, count_repeats INTEGER, is_new INTEGER,"
         " PRIMARY KEY (platform, mention_id, kind)",
     )
-    # The flags of the groups of this run: their repeats are counted again.
+    # The groups of this run: the new flags and the open flags that hold them.
     conn.execute(
         sa.text(
             """
-            INSERT INTO fl_rank (platform, mention_id, kind, author, latest_day, count_repeats)
-            SELECT f.platform, f.mention_id, f.kind, f.author, f.latest_day, 1
-            FROM fl_groups g JOIN flags f
-              ON f.platform = g.platform AND f.mention_id = COALESCE(g.holder_id, g.first_id)
-             AND f.kind = g.kind
+            INSERT INTO fl_rank (platform, mention_id, kind, author, latest_day, count_repeats,
+                                 is_new)
+            SELECT platform, COALESCE(holder_id, first_id), kind, author, latest_day, 1,
+                   CASE WHEN holder_id IS NULL THEN 1 ELSE 0 END
+            FROM fl_groups
             """
         )
     )
@@ -567,8 +523,9 @@ def _rerank(conn: Connection, params: dict[str, Any]) -> int:
     conn.execute(
         sa.text(
             f"""
-            INSERT INTO fl_rank (platform, mention_id, kind, author, latest_day, count_repeats)
-            SELECT f.platform, f.mention_id, f.kind, f.author, f.latest_day, 1
+            INSERT INTO fl_rank (platform, mention_id, kind, author, latest_day, count_repeats,
+                                 is_new)
+            SELECT f.platform, f.mention_id, f.kind, f.author, f.latest_day, 1, 0
             FROM (SELECT DISTINCT platform, author FROM fl_groups) a
             JOIN flags f ON f.platform = a.platform AND f.author = a.author
             WHERE f.status IN {_OPEN} AND f.latest_day >= :day AND {window_end} <= :day
@@ -585,8 +542,8 @@ def _rerank(conn: Connection, params: dict[str, Any]) -> int:
         sa.text(
             f"""
             INSERT INTO fl_rank (platform, mention_id, kind, author, latest_day, repeats,
-                                 count_repeats)
-            SELECT f.platform, f.mention_id, f.kind, f.author, f.latest_day, f.repeats, 0
+                                 count_repeats, is_new)
+            SELECT f.platform, f.mention_id, f.kind, f.author, f.latest_day, f.repeats, 0, 0
             FROM flags f
             WHERE f.recency > 0 AND f.status IN {_OPEN}
               AND NOT EXISTS (
@@ -610,6 +567,7 @@ def _rerank(conn: Connection, params: dict[str, Any]) -> int:
             + ", promoter INTEGER, detractor INTEGER, question INTEGER,"
             " PRIMARY KEY (platform, author, day)",
         )
+        # Same-kind posts per author and day, read only for the authors being ranked.
         conn.execute(
             sa.text(
                 """
@@ -657,20 +615,89 @@ def _rerank(conn: Connection, params: dict[str, Any]) -> int:
         ),
         params,
     )
-    priority_sql, reason_sql = _rank_sql(conn)
-    return conn.execute(
+
+
+def _write_flags(conn: Connection, params: dict[str, Any]) -> tuple[int, int, set[str]]:
+    """Insert the groups nobody holds, ranked; update the holders; re-rank the rest of
+    ``fl_rank``. Return the flags withdrawn (dropped and not raised again), the flags re-ranked
+    and the days whose flags changed."""
+    priority_new, reason_new = _rank_sql(conn, "g")
+    conn.execute(
+        sa.text(
+            f"""
+            INSERT INTO flags (platform, mention_id, kind, day, author, created_at, compound,
+                               priority, reason, status, thread_root_id, posts,
+                               latest_mention_id, latest_at, latest_day, author_followers,
+                               repeats, recency, previous_mention_id)
+            SELECT g.platform, g.mention_id, g.kind, g.day, g.author, g.created_at, g.compound,
+                   {priority_new}, {reason_new}, 'open', g.thread_root_id, g.posts,
+                   g.latest_mention_id, g.latest_at, g.latest_day, g.author_followers,
+                   r.repeats, r.recency, g.previous_mention_id
+            FROM (
+                SELECT n.platform, n.first_id AS mention_id, n.kind, n.first_day AS day,
+                       n.author, n.first_at AS created_at, n.compound,
+                       n.thread_key AS thread_root_id, n.posts, n.latest_id AS latest_mention_id,
+                       n.latest_at, n.latest_day, n.followers AS author_followers,
+                       (SELECT c.mention_id FROM flags c
+                        WHERE c.platform = n.platform AND c.author = n.author
+                          AND c.kind = n.kind AND c.status IN {_CLOSED}
+                          AND c.latest_at < n.first_at
+                        ORDER BY c.latest_at DESC, c.mention_id DESC LIMIT 1)
+                           AS previous_mention_id
+                FROM fl_groups n WHERE n.holder_id IS NULL
+            ) g
+            JOIN fl_rank r ON r.platform = g.platform AND r.mention_id = g.mention_id
+                          AND r.kind = g.kind
+            WHERE r.is_new = 1
+            ON CONFLICT (platform, mention_id, kind) DO NOTHING
+            """
+        ),
+        params,
+    )
+    conn.execute(
+        sa.text(
+            """
+            UPDATE flags SET posts = g.posts, latest_mention_id = g.latest_id,
+                latest_at = g.latest_at, latest_day = g.latest_day, compound = g.compound,
+                author_followers = COALESCE(g.followers, flags.author_followers)
+            FROM fl_groups g
+            WHERE flags.platform = g.platform AND flags.mention_id = g.holder_id
+              AND flags.kind = g.kind
+            """
+        )
+    )
+    priority_sql, reason_sql = _rank_sql(conn, "flags")
+    reranked = conn.execute(
         sa.text(
             f"""
             UPDATE flags SET repeats = r.repeats, recency = r.recency,
-                priority = {priority_sql},
-                reason = {reason_sql}
+                priority = {priority_sql}, reason = {reason_sql}
             FROM fl_rank r
             WHERE flags.platform = r.platform AND flags.mention_id = r.mention_id
-              AND flags.kind = r.kind
+              AND flags.kind = r.kind AND r.is_new = 0
             """
         ),
         params,
     ).rowcount
+    withdrawn = conn.execute(
+        sa.text(
+            """
+            SELECT COUNT(*) FROM fl_drop d WHERE NOT EXISTS (
+                SELECT 1 FROM flags f
+                WHERE f.platform = d.platform AND f.mention_id = d.mention_id
+                  AND f.kind = d.kind)
+            """
+        )
+    ).scalar_one()
+    days = conn.execute(
+        sa.text(
+            """
+            SELECT day FROM fl_drop
+            UNION SELECT first_day FROM fl_groups WHERE holder_id IS NULL
+            """
+        )
+    ).all()
+    return int(withdrawn), int(reranked), {str(r[0])[:10] for r in days}
 
 
 # ---- what people do ------------------------------------------------------------------------
