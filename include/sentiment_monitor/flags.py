@@ -279,7 +279,15 @@ def flag_day(engine: Engine, day: str, rules: FlagRules) -> FlagResult:
             )
         }
         if not _pg(conn):
-            for name in ("fl_threads", "fl_posts", "fl_groups", "fl_drop", "fl_rank", "fl_days"):
+            for name in (
+                "fl_threads",
+                "fl_posts",
+                "fl_groups",
+                "fl_drop",
+                "fl_rank",
+                "fl_days",
+                "fl_score",
+            ):
                 conn.exec_driver_sql(f"DROP TABLE IF EXISTS {name}")
     result.touched_days = sorted(touched | {day})
     return result
@@ -302,7 +310,10 @@ def _fill_threads(conn: Connection, params: dict[str, Any]) -> None:
               AND (compound >= :promoter OR compound <= :detractor OR is_question)
             UNION
             SELECT platform, author, thread_root_id FROM flags
-            WHERE latest_day >= :day AND day <= :day AND status IN {_OPEN}
+            WHERE day = :day AND status IN {_OPEN}
+            UNION
+            SELECT platform, author, thread_root_id FROM flags
+            WHERE recency > 0 AND status IN {_OPEN} AND latest_day >= :day AND day <= :day
             UNION
             SELECT p.platform, p.author, COALESCE(p.thread_root_id, p.mention_id)
             FROM mentions r
@@ -406,11 +417,11 @@ def _fill_groups(conn: Connection) -> None:
             " kind VARCHAR(16), first_id VARCHAR(512), first_at TIMESTAMP WITH TIME ZONE,"
             " first_day DATE, latest_id VARCHAR(512), latest_at TIMESTAMP WITH TIME ZONE,"
             " latest_day DATE, posts INTEGER, compound DOUBLE PRECISION, followers BIGINT,"
-            " holder_id VARCHAR(512)"
+            " holder_id VARCHAR(512), previous_id VARCHAR(512)"
             if pg
             else "platform TEXT, author TEXT, thread_key TEXT, kind TEXT, first_id TEXT,"
             " first_at TEXT, first_day TEXT, latest_id TEXT, latest_at TEXT, latest_day TEXT,"
-            " posts INTEGER, compound REAL, followers INTEGER, holder_id TEXT"
+            " posts INTEGER, compound REAL, followers INTEGER, holder_id TEXT, previous_id TEXT"
         )
         + ", PRIMARY KEY (platform, author, thread_key, kind)",
     )
@@ -445,15 +456,33 @@ def _fill_groups(conn: Connection) -> None:
         )
     )
     _analyze(conn, "fl_groups")
+    # Only the groups that have such flags are written (an UPDATE rewrites every row it sets).
+    held = f"""
+        FROM flags f
+        WHERE f.platform = fl_groups.platform AND f.thread_root_id = fl_groups.thread_key
+          AND f.author = fl_groups.author AND f.kind = fl_groups.kind
+          AND f.status IN {_OPEN} AND NOT {_untouched("f")}"""
     conn.execute(
         sa.text(
             f"""
             UPDATE fl_groups SET holder_id = (
-                SELECT f.mention_id FROM flags f
-                WHERE f.platform = fl_groups.platform AND f.thread_root_id = fl_groups.thread_key
-                  AND f.author = fl_groups.author AND f.kind = fl_groups.kind
-                  AND f.status IN {_OPEN} AND NOT {_untouched("f")}
-                ORDER BY f.created_at, f.mention_id LIMIT 1)
+                SELECT f.mention_id {held} ORDER BY f.created_at, f.mention_id LIMIT 1)
+            WHERE EXISTS (SELECT 1 {held})
+            """
+        )
+    )
+    # A group nobody holds follows the author's last flag of the kind that people closed.
+    closed = f"""
+        FROM flags c
+        WHERE c.platform = fl_groups.platform AND c.author = fl_groups.author
+          AND c.kind = fl_groups.kind AND c.status IN {_CLOSED}
+          AND c.latest_at < fl_groups.first_at"""
+    conn.execute(
+        sa.text(
+            f"""
+            UPDATE fl_groups SET previous_id = (
+                SELECT c.mention_id {closed} ORDER BY c.latest_at DESC, c.mention_id DESC LIMIT 1)
+            WHERE holder_id IS NULL AND EXISTS (SELECT 1 {closed})
             """
         )
     )
@@ -557,16 +586,16 @@ def _rank(conn: Connection, params: dict[str, Any]) -> None:
     bounds = conn.execute(
         sa.text("SELECT MIN(latest_day), MAX(latest_day) FROM fl_rank WHERE count_repeats = 1")
     ).one()
+    _temp(
+        conn,
+        "fl_days",
+        "platform VARCHAR(32), author VARCHAR(512), day "
+        + ("DATE" if pg else "TEXT")
+        + ", promoter INTEGER, detractor INTEGER, question INTEGER,"
+        " PRIMARY KEY (platform, author, day)",
+    )
     if bounds[0] is not None:
         low = dt.date.fromisoformat(str(bounds[0])[:10]) - dt.timedelta(days=REPEAT_WINDOW_DAYS - 1)
-        _temp(
-            conn,
-            "fl_days",
-            "platform VARCHAR(32), author VARCHAR(512), day "
-            + ("DATE" if pg else "TEXT")
-            + ", promoter INTEGER, detractor INTEGER, question INTEGER,"
-            " PRIMARY KEY (platform, author, day)",
-        )
         # Same-kind posts per author and day, read only for the authors being ranked.
         conn.execute(
             sa.text(
@@ -585,36 +614,42 @@ def _rank(conn: Connection, params: dict[str, Any]) -> None:
             ),
             {**params, "low": day_param(conn, low), "high": bounds[1]},
         )
-        _analyze(conn, "fl_days")
-        window_start = _minus_days(conn, "fl_rank.latest_day", REPEAT_WINDOW_DAYS - 1)
-        conn.execute(
-            sa.text(
-                f"""
-                UPDATE fl_rank SET repeats = (
-                    SELECT SUM(CASE fl_rank.kind WHEN 'promoter' THEN d.promoter
-                                                 WHEN 'detractor' THEN d.detractor
-                                                 ELSE d.question END)
-                    FROM fl_days d
-                    WHERE d.platform = fl_rank.platform AND d.author = fl_rank.author
-                      AND d.day >= {window_start} AND d.day <= fl_rank.latest_day)
-                WHERE count_repeats = 1
-                """
-            )
-        )
-    age = _age(conn, "latest_day")
+    # Written once (an INSERT, not UPDATEs of fl_rank): repeats at least 1, recency by age.
+    _temp(
+        conn,
+        "fl_score",
+        "platform VARCHAR(32), mention_id VARCHAR(512), kind VARCHAR(16), is_new INTEGER,"
+        " repeats INTEGER, recency DOUBLE PRECISION, PRIMARY KEY (platform, mention_id, kind)",
+    )
+    window_start = _minus_days(conn, "k.latest_day", REPEAT_WINDOW_DAYS - 1)
+    age = _age(conn, "k.latest_day")
     conn.execute(
         sa.text(
             f"""
-            UPDATE fl_rank SET
-                repeats = CASE WHEN COALESCE(repeats, 0) < 1 THEN 1 ELSE repeats END,
-                recency = CASE WHEN latest_day IS NULL THEN 0.0
-                               WHEN {age} >= {RECENCY_DAYS} THEN 0.0
-                               WHEN {age} <= 0 THEN 1.0
-                               ELSE 1.0 - {age} / {float(RECENCY_DAYS)} END
+            INSERT INTO fl_score (platform, mention_id, kind, is_new, repeats, recency)
+            SELECT platform, mention_id, kind, is_new,
+                   CASE WHEN COALESCE(counted, 0) < 1 THEN 1 ELSE counted END, recency
+            FROM (
+                SELECT k.platform, k.mention_id, k.kind, k.is_new,
+                       CASE WHEN k.count_repeats = 1 THEN (
+                           SELECT SUM(CASE k.kind WHEN 'promoter' THEN d.promoter
+                                                  WHEN 'detractor' THEN d.detractor
+                                                  ELSE d.question END)
+                           FROM fl_days d
+                           WHERE d.platform = k.platform AND d.author = k.author
+                             AND d.day >= {window_start} AND d.day <= k.latest_day)
+                       ELSE k.repeats END AS counted,
+                       CASE WHEN k.latest_day IS NULL THEN 0.0
+                            WHEN {age} >= {RECENCY_DAYS} THEN 0.0
+                            WHEN {age} <= 0 THEN 1.0
+                            ELSE 1.0 - {age} / {float(RECENCY_DAYS)} END AS recency
+                FROM fl_rank k
+            ) x
             """
         ),
         params,
     )
+    _analyze(conn, "fl_score")
 
 
 def _write_flags(conn: Connection, params: dict[str, Any]) -> tuple[int, int, set[str]]:
@@ -638,16 +673,11 @@ def _write_flags(conn: Connection, params: dict[str, Any]) -> tuple[int, int, se
                        n.author, n.first_at AS created_at, n.compound,
                        n.thread_key AS thread_root_id, n.posts, n.latest_id AS latest_mention_id,
                        n.latest_at, n.latest_day, n.followers AS author_followers,
-                       (SELECT c.mention_id FROM flags c
-                        WHERE c.platform = n.platform AND c.author = n.author
-                          AND c.kind = n.kind AND c.status IN {_CLOSED}
-                          AND c.latest_at < n.first_at
-                        ORDER BY c.latest_at DESC, c.mention_id DESC LIMIT 1)
-                           AS previous_mention_id
+                       n.previous_id AS previous_mention_id
                 FROM fl_groups n WHERE n.holder_id IS NULL
             ) g
-            JOIN fl_rank r ON r.platform = g.platform AND r.mention_id = g.mention_id
-                          AND r.kind = g.kind
+            JOIN fl_score r ON r.platform = g.platform AND r.mention_id = g.mention_id
+                           AND r.kind = g.kind
             WHERE r.is_new = 1
             ON CONFLICT (platform, mention_id, kind) DO NOTHING
             """
@@ -672,7 +702,7 @@ def _write_flags(conn: Connection, params: dict[str, Any]) -> tuple[int, int, se
             f"""
             UPDATE flags SET repeats = r.repeats, recency = r.recency,
                 priority = {priority_sql}, reason = {reason_sql}
-            FROM fl_rank r
+            FROM fl_score r
             WHERE flags.platform = r.platform AND flags.mention_id = r.mention_id
               AND flags.kind = r.kind AND r.is_new = 0
             """

@@ -38,7 +38,6 @@ UPDATE flags SET
 
 CREATE INDEX IF NOT EXISTS flags_thread ON flags (platform, thread_root_id, author);
 CREATE INDEX IF NOT EXISTS flags_author ON flags (platform, author, kind);
-CREATE INDEX IF NOT EXISTS flags_latest_day ON flags (latest_day);
 -- The flags whose recency still decays: the nightly re-rank reads only these.
 CREATE INDEX IF NOT EXISTS flags_fresh ON flags (latest_day)
     WHERE recency > 0 AND status IN ('open', 'in_progress');
