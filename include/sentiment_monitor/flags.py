@@ -170,6 +170,17 @@ def _untouched(alias: str) -> str:
 
 
 _OPEN = "('open', 'in_progress')"
+
+
+def _fresh(conn: Connection) -> str:
+    """Read the still-decaying open flags through their partial index (``flags_fresh``).
+
+    PostgreSQL picks it by itself; SQLite would scan every open flag through
+    ``flags_status_priority``, a cost that grows with the warehouse, not the night.
+    """
+    return "" if _pg(conn) else "INDEXED BY flags_fresh"
+
+
 _CLOSED = "('resolved', 'dismissed')"
 
 
@@ -294,7 +305,12 @@ def flag_day(engine: Engine, day: str, rules: FlagRules) -> FlagResult:
 
 
 def _fill_threads(conn: Connection, params: dict[str, Any]) -> None:
-    """``fl_threads``: the (platform, author, thread) the day reaches."""
+    """``fl_threads``: the (platform, author, thread) the day reaches.
+
+    Those of the day's qualifying posts; of the open flags raised that day or, still decaying,
+    holding posts of that day (a rerun whose posts no longer qualify must reach them); and of
+    the questions the brand answered that day. Each lookup is an index range, not a scan.
+    """
     _temp(
         conn,
         "fl_threads",
@@ -312,7 +328,7 @@ def _fill_threads(conn: Connection, params: dict[str, Any]) -> None:
             SELECT platform, author, thread_root_id FROM flags
             WHERE day = :day AND status IN {_OPEN}
             UNION
-            SELECT platform, author, thread_root_id FROM flags
+            SELECT platform, author, thread_root_id FROM flags {_fresh(conn)}
             WHERE recency > 0 AND status IN {_OPEN} AND latest_day >= :day AND day <= :day
             UNION
             SELECT p.platform, p.author, COALESCE(p.thread_root_id, p.mention_id)
@@ -573,7 +589,7 @@ def _rank(conn: Connection, params: dict[str, Any]) -> None:
             INSERT INTO fl_rank (platform, mention_id, kind, author, latest_day, repeats,
                                  count_repeats, is_new)
             SELECT f.platform, f.mention_id, f.kind, f.author, f.latest_day, f.repeats, 0, 0
-            FROM flags f
+            FROM flags f {_fresh(conn)}
             WHERE f.recency > 0 AND f.status IN {_OPEN}
               AND NOT EXISTS (
                   SELECT 1 FROM fl_rank r
