@@ -17,6 +17,7 @@ Policies, documented in the README:
 
 from __future__ import annotations
 
+import collections
 import concurrent.futures
 import multiprocessing
 import os
@@ -100,32 +101,73 @@ def score_text(text: str, lang: str | None, settings: ScoreSettings) -> dict[str
 
 
 def score_part(in_path: str, out_path: str, settings: ScoreSettings) -> dict[str, Any]:
-    """Score one normalized Parquet part into ``out_path``; return its counts."""
-    table = pq.read_table(in_path)
+    """Score one normalized Parquet part into ``out_path``; return its counts.
+
+    The same policies as :func:`score_text`, in one loop over the part's columns (no dict per
+    row); the part is read through :func:`read_normalized`, so later copies are skipped.
+    """
+    from sentiment_monitor.normalize import read_normalized
+
+    table = read_normalized(in_path)
     texts = table.column("text").to_pylist()
     langs = table.column("lang").to_pylist()
-    columns: dict[str, list[Any]] = {
-        name: [] for name in ("compound", "pos", "neu", "neg", "label", "score_note")
-    }
-    counts = {"rows": len(texts), "scored": 0, "unscored": 0, "truncated": 0, "labels": {}}
-    labels: dict[str, int] = counts["labels"]  # type: ignore[assignment]
+    polarity = analyzer(settings.lexicon).polarity_scores
+    languages, limit = settings.languages, settings.max_text_chars
+    positive, negative = settings.positive_threshold, settings.negative_threshold
+    compounds: list[float | None] = []
+    pos: list[float | None] = []
+    neu: list[float | None] = []
+    neg: list[float | None] = []
+    labels: list[str] = []
+    notes: list[str | None] = []
+    unscored = truncated = 0
     for text, lang in zip(texts, langs, strict=True):
-        scored = score_text(text, lang, settings)
-        for name, values in columns.items():
-            values.append(scored[name])
-        labels[scored["label"]] = labels.get(scored["label"], 0) + 1
-        if scored["label"] == "unscored":
-            counts["unscored"] += 1
-        else:
-            counts["scored"] += 1
-            if scored["score_note"]:
-                counts["truncated"] += 1
-    for name, values in columns.items():
-        table = table.append_column(
-            SCORED_SCHEMA.field(name), pa.array(values, SCORED_SCHEMA.field(name).type)
+        if lang and lang.split("-")[0] not in languages:
+            compounds.append(None)
+            pos.append(None)
+            neu.append(None)
+            neg.append(None)
+            labels.append("unscored")
+            notes.append(f"lang {lang!r}: VADER reads English only")
+            unscored += 1
+            continue
+        note = None
+        if len(text) > limit:
+            note = f"scored on the first {limit} of {len(text)} characters"
+            text = text[:limit]
+            truncated += 1
+        scores = polarity(text)
+        compound = scores["compound"]
+        compounds.append(compound)
+        pos.append(scores["pos"])
+        neu.append(scores["neu"])
+        neg.append(scores["neg"])
+        labels.append(
+            "positive"
+            if compound >= positive
+            else "negative"
+            if compound <= negative
+            else "neutral"
         )
+        notes.append(note)
+    for name, values in (
+        ("compound", compounds),
+        ("pos", pos),
+        ("neu", neu),
+        ("neg", neg),
+        ("label", labels),
+        ("score_note", notes),
+    ):
+        column = SCORED_SCHEMA.field(name)
+        table = table.append_column(column, pa.array(values, column.type))
     pq.write_table(table.select(SCORED_SCHEMA.names), out_path, compression="zstd")
-    return counts
+    return {
+        "rows": len(texts),
+        "scored": len(texts) - unscored,
+        "unscored": unscored,
+        "truncated": truncated,
+        "labels": dict(collections.Counter(labels)),
+    }
 
 
 def worker_count(configured: int) -> int:

@@ -16,6 +16,7 @@ from sentiment_monitor.normalize import (
     html_to_text,
     normalize_day,
     parse_timestamp,
+    read_normalized,
 )
 from sentiment_monitor.sources import build_source
 
@@ -73,8 +74,9 @@ def test_fixture_day_accounts_for_every_record(config, tmp_path: Path) -> None:
     result = run(config, "2026-11-01", tmp_path)
     assert (result.read, result.emitted, result.rejected, result.duplicates) == (19, 11, 6, 2)
     assert result.reposts == 1
-    rows = {r["mention_id"]: r for p in result.parts for r in pq.read_table(p).to_pylist()}
-    assert len(rows) == 11
+    listed = [r for p in result.parts for r in read_normalized(p).to_pylist()]
+    rows = {r["mention_id"]: r for r in listed}
+    assert len(rows) == len(listed) == sum(result.part_rows) == 11
     # The first copy of a duplicated id wins; HTML became text; times are UTC.
     assert rows["1002"]["text"].startswith(
         "Best espresso I have had all year, thank you @lumencoffee!"
@@ -145,7 +147,7 @@ def test_vendor_csv_through_a_mapping(tmp_path: Path) -> None:
     )
     result = run(config, "2026-11-01", tmp_path)
     assert (result.read, result.emitted, result.rejected) == (3, 2, 1)
-    rows = [r for p in result.parts for r in pq.read_table(p).to_pylist()]
+    rows = [r for p in result.parts for r in read_normalized(p).to_pylist()]
     assert rows[0]["author_followers"] == 1200 and rows[0]["created_at"].startswith(
         "2026-11-01 09:15"
     )
