@@ -170,6 +170,52 @@ def score_part(in_path: str, out_path: str, settings: ScoreSettings) -> dict[str
     }
 
 
+def group_parts(parts: list[str], rows: list[int] | None, groups: int) -> list[list[str]]:
+    """Cut ``parts`` (in order) into at most ``groups`` runs of about the same number of rows.
+
+    Always at least one group (maybe empty), never an empty group otherwise; the concatenation
+    of the groups is ``parts``, so the scored parts keep the day's order.
+    """
+    if not parts:
+        return [[]]
+    sizes = rows if rows is not None and len(rows) == len(parts) else [1] * len(parts)
+    groups = max(1, min(groups, len(parts)))
+    total = sum(sizes)
+    result: list[list[str]] = [[]]
+    done = 0
+    for index, (part, size) in enumerate(zip(parts, sizes, strict=True)):
+        left_parts, left_groups = len(parts) - index, groups - len(result)
+        # Start the next group once this one has its share, or when every remaining part is
+        # needed to give each remaining group one.
+        if (
+            result[-1]
+            and left_groups
+            and (done >= total * len(result) / groups or left_parts <= left_groups)
+        ):
+            result.append([])
+        result[-1].append(part)
+        done += size
+    return result
+
+
+def combine(day: str, results: list[dict[str, Any]]) -> dict[str, Any]:
+    """One score result from those of several groups (mapped tasks), parts in group order."""
+    combined = ScoreResult(day=day)
+    for part in results:
+        combined.rows += part["rows"]
+        combined.scored += part["scored"]
+        combined.unscored += part["unscored"]
+        combined.truncated += part["truncated"]
+        combined.parts += part["parts"]
+        for label, number in part["labels"].items():
+            combined.labels[label] = combined.labels.get(label, 0) + number
+    out = combined.to_dict()
+    out["groups"] = len(results)
+    # The groups run side by side: the step took as long as the slowest.
+    out["seconds"] = max((part.get("seconds", 0.0) for part in results), default=0.0)
+    return out
+
+
 def worker_count(configured: int) -> int:
     """Processes to use: the configured number, or one per core this process may use."""
     if configured > 0:
