@@ -375,3 +375,33 @@ def test_the_timestamp_shortcut_agrees_with_the_full_parse() -> None:
                     value = f"{date}T{time}{fraction}{offset}"
                     full = outcome(lambda v: format_timestamp(parse_timestamp(v)), value)
                     assert outcome(fast.timestamp, value) == full, value
+
+
+def _html_to_text_before(text: str) -> str:
+    """html_to_text as it was before its shortcuts (the reference for the test below)."""
+    import html
+    import re
+
+    if re.search(
+        r"</?(?:p|br|span|a|div|b|i|em|strong|ul|ol|li|blockquote|code|pre)\b", text, re.I
+    ):
+        text = re.sub(r"<br\s*/?>|</p>\s*<p[^>]*>|</(?:div|li|blockquote)>", "\n", text, flags=re.I)
+        text = re.sub(r"<[^>]*>", "", text)
+    text = html.unescape(text).replace("\x00", "")
+    text = re.sub(r"[ \t\r\f\v]+", " ", text)
+    text = "\n".join(line.strip() for line in text.split("\n"))
+    return re.sub(r"\n{3,}", "\n\n", text).strip()
+
+
+def test_html_to_text_shortcuts_change_nothing() -> None:
+    import random
+
+    pieces = [
+        "a", "B", " ", "  ", "\t", "\r", "\n", "\x0b", "\x0c", "\x00", "\xa0", "\u2028", "<",
+        ">", "&", "&amp;", "&#10;", "&lt;p&gt;", "<p>", "</p>", "<br/>", "<BR >", "<span x=1>",
+        "</div>", "<3", "?", "@brand", "é", "😀",
+    ]  # fmt: skip
+    rng = random.Random(5)
+    for _ in range(20_000):
+        text = "".join(rng.choice(pieces) for _ in range(rng.randint(0, 14)))
+        assert html_to_text(text) == _html_to_text_before(text), repr(text)
