@@ -1,7 +1,8 @@
 """Normalize: turn one day of raw export records into clean mention rows, and quarantine the rest.
 
-Reads every landed file of every source in a streaming way (one record at a time, bounded
-memory), and for each record either
+Reads every landed file of every source, on all cores: the files are cut into pieces (a CSV
+file, whose quoted fields may span lines, or a line-aligned byte range of a JSONL file) that a
+spawned process pool normalizes one record at a time in bounded memory. For each record, either
 
 * rejects it with a reason a person can act on (not JSON, a required field missing, an
   unparseable timestamp, empty text, an unknown platform, ...), keeping the raw record,
@@ -12,7 +13,16 @@ memory), and for each record either
   the brand recognised.
 
 Output goes to Parquet parts of at most ``chunk_rows`` rows, so the next steps stream too. The
-counts satisfy ``read == emitted + rejected + duplicates`` and are checked before returning.
+counts satisfy ``read == emitted + rejected + duplicates`` (per source and overall) and are
+checked before returning. Record numbers in ``rejects`` are those of the whole file (line of a
+JSONL file, data row of a CSV file), however it was cut.
+
+Duplicates: the first copy wins, in reading order (sources in the order of the configuration,
+their files in sorted order, records in file order), whatever process read it. Each piece
+returns an 8-byte digest of ``(platform, mention_id)`` per row; the parent finds the first copy
+of each key with a sort, by buckets of digests so memory stays flat, and writes the row numbers
+of the later copies beside their part (``part-*.drop.npy``) instead of rewriting it.
+:func:`read_normalized` reads a part without them; the score step reads parts that way.
 """
 
 from __future__ import annotations

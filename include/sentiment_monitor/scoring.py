@@ -2,8 +2,10 @@
 
 Each Parquet part from normalize is scored as a unit by one process (one analyzer per process,
 built once), so a day of a million mentions streams through in bounded memory and a 2-core
-worker uses both cores. The same :func:`score_part` is what a mapped Airflow task runs, so
-spreading parts over workers and over cores is one code path.
+worker uses both cores. The DAG maps its score task over ``scoring.task_groups`` groups of
+parts (:func:`group_parts`), and each mapped task runs :func:`score_parts` with its own pool;
+``pipeline.score`` runs the same per group, so spreading parts over workers and over cores is
+one code path. :func:`combine` joins the groups' results in order.
 
 Policies, documented in the README:
 
