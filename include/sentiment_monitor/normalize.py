@@ -842,7 +842,7 @@ def read_normalized(part: str | Path, columns: list[str] | None = None) -> pa.Ta
     return table
 
 
-def first_copies(digests: list[np.ndarray], bucket_rows: int = 1 << 21) -> list[np.ndarray]:
+def first_copies(digests: list[np.ndarray], bucket_rows: int = 1 << 20) -> list[np.ndarray]:
     """For each array of key digests (in reading order), a mask of the first copies of each key.
 
     The first occurrence over the concatenation of ``digests`` wins. Keys are split by their top
