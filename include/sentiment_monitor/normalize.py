@@ -754,10 +754,22 @@ def _read_jsonl(piece: _Piece, normalizer: _Normalizer, out: _PieceWriter) -> tu
             reposts += 1
             continue
         try:
+            if type(values) is list:  # only the standard library lets "\ud800" escapes through
+                _no_lone_surrogates(values)
             add(row(*values[:9]))
         except RecordError as problem:
             reject(number, str(problem), stripped)
     return read, reposts
+
+
+def _no_lone_surrogates(values: list[Any]) -> None:
+    """RecordError for a field holding a lone surrogate (JSON ``"\ud800"``): not storable text."""
+    for key, value in zip(_READ_FIELDS, values, strict=True):
+        if isinstance(value, str):
+            try:
+                value.encode()
+            except UnicodeEncodeError:
+                raise RecordError(f"{key} is not valid Unicode (a lone surrogate)") from None
 
 
 def _csv_columns(header: list[str], reverse: dict[str, str]) -> list[int | None]:

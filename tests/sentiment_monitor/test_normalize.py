@@ -405,3 +405,18 @@ def test_html_to_text_shortcuts_change_nothing() -> None:
     for _ in range(20_000):
         text = "".join(rng.choice(pieces) for _ in range(rng.randint(0, 14)))
         assert html_to_text(text) == _html_to_text_before(text), repr(text)
+
+
+def test_a_lone_surrogate_escape_is_a_reject_not_a_crash(tmp_path: Path, config) -> None:
+    from sentiment_monitor.sources.base import ExtractResult, LandedFile
+
+    path = tmp_path / "records.jsonl"
+    good = _record("ok", "fine")
+    bad = _record("bad", "broken \\ud83d half an emoji").replace("\\\\ud83d", "\\ud83d")
+    path.write_text(bad + "\n" + good + "\n")
+    assert "\\ud83d" in path.read_text()
+    extract = ExtractResult("bluesky", "2026-11-01", [LandedFile(str(path), "jsonl")])
+    result = normalize_day(config, "2026-11-01", [extract], tmp_path / "st")
+    assert (result.read, result.emitted, result.rejected) == (2, 1, 1)
+    (reject,) = pq.read_table(result.rejects[0]).to_pylist()
+    assert reject["record_no"] == 1 and "text is not valid Unicode" in reject["reason"]
