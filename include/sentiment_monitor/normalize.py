@@ -50,6 +50,7 @@ import msgspec
 import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
+from msgspec.structs import astuple
 
 from sentiment_monitor.records import (
     EXPORT_FIELDS,
@@ -610,11 +611,6 @@ class _PieceWriter:
         self.rejects: list[str] = []
         self.rejected = 0
 
-    def add(self, values: tuple[Any, ...]) -> None:
-        self.rows.append(values)
-        if len(self.rows) >= self.job.chunk_rows:
-            self.flush()
-
     def reject(self, number: int, reason: str, raw: str) -> None:
         self.reject_rows.append((number, reason, raw[:MAX_RAW_CHARS].replace("\x00", "")))
         self.rejected += 1
@@ -626,7 +622,7 @@ class _PieceWriter:
         if not rows:
             return
         columns = dict(zip(_ROW_FIELDS, zip(*self.rows, strict=True), strict=True))
-        self.rows = []
+        self.rows.clear()  # the same list: readers hold it
         digest = hashlib.blake2b
         self.digests.append(
             np.frombuffer(
@@ -711,7 +707,8 @@ def _normalize_piece(job: _Job, piece: _Piece) -> dict[str, Any]:
 def _read_jsonl(piece: _Piece, normalizer: _Normalizer, out: _PieceWriter) -> tuple[int, int]:
     reverse = {column: canonical for canonical, column in piece.mapping}
     decode = _EXPORT_DECODER.decode
-    row, add, reject = normalizer.row, out.add, out.reject
+    row, reject = normalizer.row, out.reject
+    rows, limit, flush = out.rows, out.job.chunk_rows, out.flush
     read = reposts = 0
     number = piece.lines_before
     for line in iter_lines(piece.path, piece.start, piece.end):
@@ -727,18 +724,7 @@ def _read_jsonl(piece: _Piece, normalizer: _Normalizer, out: _PieceWriter) -> tu
             except (msgspec.MsgspecError, ValueError):
                 pass  # not for the fast decoder (not an object, NaN, huge numbers, bad text)
             else:
-                values = (
-                    record.platform,
-                    record.id,
-                    record.author,
-                    record.created_at,
-                    record.text,
-                    record.in_reply_to_id,
-                    record.url,
-                    record.author_followers,
-                    record.lang,
-                    record.repost_of_id,
-                )
+                values = astuple(record)  # fields in _READ_FIELDS order
         if values is None:  # the standard library decides, and words the reason
             try:
                 loaded = json.loads(stripped)
@@ -756,9 +742,12 @@ def _read_jsonl(piece: _Piece, normalizer: _Normalizer, out: _PieceWriter) -> tu
         try:
             if type(values) is list:  # only the standard library lets "\ud800" escapes through
                 _no_lone_surrogates(values)
-            add(row(*values[:9]))
+            rows.append(row(*values[:9]))
         except RecordError as problem:
             reject(number, str(problem), stripped)
+            continue
+        if len(rows) >= limit:
+            flush()
     return read, reposts
 
 
@@ -791,7 +780,8 @@ def _csv_columns(header: list[str], reverse: dict[str, str]) -> list[int | None]
 
 def _read_csv(piece: _Piece, normalizer: _Normalizer, out: _PieceWriter) -> tuple[int, int]:
     reverse = {column: canonical for canonical, column in piece.mapping}
-    row_values, add, reject = normalizer.row, out.add, out.reject
+    row_values, reject = normalizer.row, out.reject
+    rows, limit, flush = out.rows, out.job.chunk_rows, out.flush
     read = reposts = 0
     with open(piece.path, encoding="utf-8-sig", errors="replace", newline="") as handle:
         reader = csv.reader(handle)
@@ -828,9 +818,12 @@ def _read_csv(piece: _Piece, normalizer: _Normalizer, out: _PieceWriter) -> tupl
                 reposts += 1
                 continue
             try:
-                add(row_values(*values[:9]))
+                rows.append(row_values(*values[:9]))
             except RecordError as problem:
                 reject(number, str(problem), _csv_line(row))
+                continue
+            if len(rows) >= limit:
+                flush()
     return read, reposts
 
 
