@@ -176,10 +176,6 @@ def _clean(value: Any) -> str | None:
     return value or None
 
 
-def _optional_str(record: dict[str, Any], key: str) -> str | None:
-    return _clean(record.get(key))
-
-
 def _followers(value: Any) -> int | None:
     if value is None or value == "":
         return None
@@ -375,7 +371,7 @@ class _Normalizer:
             url,
             in_reply_to_id,
             own,
-            (not own) and "?" in text and len(text) >= self.question_min_chars,
+            (not own) and "?" in text and len(text) >= self.question_min_chars,  # is_question
             "@" in text and brand.mentions_brand(name, text),
         )
 
