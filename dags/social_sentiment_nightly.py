@@ -127,14 +127,21 @@ def social_sentiment_nightly() -> None:
         return result
 
     @task
-    def score(day: str, normalized: dict[str, Any]) -> dict[str, Any]:
-        """VADER compound/pos/neu/neg and a label, across this worker's cores."""
+    def score_groups(day: str, normalized: dict[str, Any]) -> list[dict[str, Any]]:
+        """The normalized parts in `scoring.task_groups` groups: one mapped score task each."""
         from sentiment_monitor import pipeline
 
-        return pipeline.score(_config(), day, normalized)
+        return pipeline.score_groups(_config(), day, normalized)
+
+    @task(map_index_template="{{ task.op_kwargs['group']['group'] }}")
+    def score(day: str, group: dict[str, Any]) -> dict[str, Any]:
+        """VADER scores and a label for one group of parts, on all the worker's cores."""
+        from sentiment_monitor import pipeline
+
+        return pipeline.score_group(_config(), day, group)
 
     @task
-    def validate(day: str, scored: dict[str, Any]) -> dict[str, Any]:
+    def validate(day: str, scored: list[dict[str, Any]]) -> dict[str, Any]:
         """Great Expectations: bad rows quarantined, a bad batch stops the run."""
         from airflow.sdk.exceptions import AirflowFailException
 
@@ -142,7 +149,7 @@ def social_sentiment_nightly() -> None:
         from sentiment_monitor.validation import ValidationFailed
 
         try:
-            return pipeline.validate(_config(), day, scored)
+            return pipeline.validate(_config(), day, pipeline.combine_scores(day, list(scored)))
         except ValidationFailed as error:
             # Broken data upstream does not heal on a retry: stop now, name the expectations.
             raise AirflowFailException(str(error)) from None
@@ -196,12 +203,15 @@ def social_sentiment_nightly() -> None:
         from sentiment_monitor import pipeline
 
         run_id = get_current_context()["run_id"]
-        return pipeline.finish(day, run_id, dict(steps), _warehouse())
+        steps = dict(steps)
+        steps["score"] = pipeline.combine_scores(day, list(steps["score"]))
+        return pipeline.finish(day, run_id, steps, _warehouse())
 
     day = plan()
     extracts = extract.partial(day=day).expand(source_name=source_names(day))
     normalized = normalize(day, extracts)
-    scored = score(day, normalized)
+    # Mapped: the groups can run on different workers, each over its own cores.
+    scored = score.partial(day=day).expand(group=score_groups(day, normalized))
     validated = validate(day, scored)
     loaded = load(day, normalized, validated)
     flagged = flag(day, loaded)

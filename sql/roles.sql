@@ -22,4 +22,7 @@ ALTER DEFAULT PRIVILEGES IN SCHEMA public GRANT SELECT ON TABLES TO {{ analyst }
 GRANT SELECT ON ALL TABLES IN SCHEMA public TO {{ community_manager }};
 ALTER DEFAULT PRIVILEGES IN SCHEMA public GRANT SELECT ON TABLES TO {{ community_manager }};
 REVOKE UPDATE ON flags FROM {{ community_manager }};
-GRANT UPDATE (status, assignee, note, status_changed_at) ON flags TO {{ community_manager }};
+GRANT UPDATE (status, assignee, note, status_changed_at, status_changed_by) ON flags
+    TO {{ community_manager }};
+-- Their changes are kept in flag_history (set_status writes it; they never edit or delete it).
+GRANT INSERT ON flag_history TO {{ community_manager }};

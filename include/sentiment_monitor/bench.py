@@ -499,7 +499,9 @@ def main(argv: list[str] | None = None) -> int:
             cfg = write_config(workdir / "bench-sqlite.yaml", exports, workdir / "staging-sqlite")
             result["sqlite"] = _run_day(cfg, f"sqlite:///{db}")
         log(f"vaderSentiment reference loop over every scored text  load {os.getloadavg()[0]:.2f}")
-        scored = sorted(str(p) for p in (workdir / "staging-pg" / BENCH_DAY / "scored").glob("*"))
+        scored = sorted(
+            str(p) for p in (workdir / "staging-pg" / BENCH_DAY / "scored").rglob("*.parquet")
+        )
         result["vader"] = vader_reference(scored, max_chars, args.fast_rows)
         result["fast"] = result["vader"]["fast"]
         log(f"pandas apply + to_sql baseline on {args.baseline_rows:,} records")

@@ -71,8 +71,11 @@ class Scoring(_Strict):
     max_text_chars: int = Field(20_000, ge=280)
     #: Rows per scored chunk; bounds memory.
     chunk_rows: int = Field(50_000, ge=1)
-    #: Processes used to score; 0 means one per core.
+    #: Processes used to normalize and to score, per task; 0 means one per core.
     workers: int = Field(0, ge=0)
+    #: Mapped score tasks per night, each scoring its share of the parts with its own processes
+    #: (spread them over Celery workers); 1 scores everything in one task.
+    task_groups: int = Field(1, ge=1, le=64)
     #: The brand's lexicon: word -> valence (-4 to 4) on top of VADER's, e.g. ``killer: 0``.
     lexicon: dict[str, float] = Field(default_factory=dict)
 

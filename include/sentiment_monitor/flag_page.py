@@ -2,8 +2,9 @@
 
 Served by the Airflow API server as a plugin app under ``/sentiment``: the page ``/flags``, a
 flag's page ``/flag`` and a JSON API under ``/api`` (list with filters, one flag with its post,
-thread and link, and the change of status, assignee or note through
-:func:`sentiment_monitor.flags.set_status`). Airflow does not authenticate plugin apps, so every
+thread, link, history and the earlier flag it follows, the history alone, and the change of
+status, assignee or note through :func:`sentiment_monitor.flags.set_status`, recorded in
+``flag_history`` under the Airflow user's name). Airflow does not authenticate plugin apps, so every
 request here, whatever its path, first resolves an Airflow user the way the API server does: a
 bearer JWT in ``Authorization``, else the UI's session cookie ``_token``, checked by the auth
 manager. Without one the API answers 401 and pages redirect to the login page. Changes also need
@@ -25,7 +26,7 @@ from pydantic import BaseModel, ConfigDict
 from sqlalchemy.engine import Engine
 
 from sentiment_monitor.digest import templates
-from sentiment_monitor.flags import KINDS, STATUSES, set_status
+from sentiment_monitor.flags import KINDS, STATUSES, history, set_status
 
 #: The header a state-changing request must carry; browsers cannot add it cross-site without CORS.
 CSRF_HEADER = "X-Sentiment-Request"
@@ -136,7 +137,8 @@ def list_flags(engine: Engine, **filters: str | None) -> list[dict[str, Any]]:
                 f"""
                 SELECT f.platform, f.mention_id, f.kind, f.day, f.author, f.created_at,
                        f.compound, f.priority, f.reason, f.status, f.assignee, f.note,
-                       f.status_changed_at, m.text, m.url
+                       f.status_changed_at, f.status_changed_by, f.posts, f.latest_mention_id,
+                       f.latest_at, f.previous_mention_id, m.text, m.url
                 FROM flags f LEFT JOIN mentions m
                   ON m.platform = f.platform AND m.mention_id = f.mention_id
                 {clause}
@@ -150,13 +152,14 @@ def list_flags(engine: Engine, **filters: str | None) -> list[dict[str, Any]]:
 
 
 def get_flag(engine: Engine, platform: str, mention_id: str, kind: str) -> dict[str, Any] | None:
-    """One flag with its post (text, author, link) and its thread, oldest post first."""
+    """One flag with its post (text, author, link), its thread (oldest post first), its history
+    (oldest change first) and ``previous``: the earlier closed flag of the author it follows."""
     with engine.connect() as conn:
         row = (
             conn.execute(
                 sa.text(
                     """
-                    SELECT f.*, m.text, m.url, m.thread_root_id
+                    SELECT f.*, m.text, m.url
                     FROM flags f LEFT JOIN mentions m
                       ON m.platform = f.platform AND m.mention_id = f.mention_id
                     WHERE f.platform = :platform AND f.mention_id = :mention_id
@@ -184,6 +187,30 @@ def get_flag(engine: Engine, platform: str, mention_id: str, kind: str) -> dict[
             {"platform": platform, "root": root},
         ).mappings()
         flag["thread"] = [_plain(dict(m)) for m in thread]
+        previous = None
+        if flag.get("previous_mention_id"):
+            found = (
+                conn.execute(
+                    sa.text(
+                        """
+                        SELECT platform, mention_id, kind, status, created_at, latest_at, posts,
+                               assignee, note
+                        FROM flags
+                        WHERE platform = :platform AND mention_id = :mention_id AND kind = :kind
+                        """
+                    ),
+                    {"platform": platform, "mention_id": flag["previous_mention_id"], "kind": kind},
+                )
+                .mappings()
+                .first()
+            )
+            if found is not None:
+                previous = _plain(dict(found))
+                previous["query"] = urlencode(
+                    {k: previous[k] for k in ("platform", "mention_id", "kind")}
+                )
+        flag["previous"] = previous
+    flag["history"] = [_plain(h) for h in history(engine, platform, mention_id, kind)]
     return flag
 
 
@@ -269,9 +296,17 @@ def create_app(
             raise HTTPException(status_code=404, detail="no such flag")
         return flag
 
+    @app.get("/api/flag/history")
+    def api_history(platform: str, mention_id: str, kind: str) -> list[dict[str, Any]]:
+        """Every change people made to the flag: when, who, which field, old and new value."""
+        if get_flag(engine(), platform, mention_id, kind) is None:
+            raise HTTPException(status_code=404, detail="no such flag")
+        return [_plain(h) for h in history(engine(), platform, mention_id, kind)]
+
     @app.post("/api/flag")
-    def api_change(change: FlagChange) -> dict[str, Any]:
-        """Change a flag's status, assignee or note; the pipeline never overwrites these."""
+    def api_change(change: FlagChange, request: Request) -> dict[str, Any]:
+        """Change a flag's status, assignee or note, recorded in its history under the user's
+        name; the pipeline never overwrites these."""
         if change.status is not None and change.status not in STATUSES:
             raise HTTPException(422, f"status must be one of {', '.join(STATUSES)}")
         found = set_status(
@@ -282,6 +317,7 @@ def create_app(
             status=change.status,
             assignee=change.assignee,
             note=change.note,
+            changed_by=username(request),
         )
         if not found:
             raise HTTPException(status_code=404, detail="no such flag")

@@ -7,14 +7,37 @@ Three kinds, from the configured rules (``flags:`` in the configuration):
 * ``question`` - a question to the brand (it names the brand or replies to the brand's post)
   that the brand has not answered.
 
-Priority (0-100, higher first) weighs severity (how strong the sentiment is), reach (the
-author's followers, on a log scale up to ``high_reach_followers``) and repetition (how many
-posts of the same kind the author made in the 7 days up to the day): a third complaint
-outranks a one-off grumble of equal reach.
+**One flag per author, thread and kind.** The qualifying posts of one author in one thread
+(``thread_root_id``; a post outside any thread is its own thread) form one flag, keyed by its
+first post: ``(platform, mention_id, kind)`` with ``mention_id`` the first post, so the key is
+stable across reruns. ``posts`` counts them, ``latest_mention_id``/``latest_at``/``latest_day``
+name the latest. A new qualifying post in the thread joins the flag while it is open or in
+progress and re-ranks it. Once people close it (``resolved`` or ``dismissed``) it is frozen: the
+posts up to its latest post stay with it, and a later qualifying post of the author raises a new
+flag whose ``previous_mention_id`` names the author's last closed flag of that kind (same
+platform and kind; any thread) - the detractor who complains again.
 
-People own ``status``, ``assignee`` and ``note``: the pipeline never writes them after the flag
-is raised. A flag nobody has touched is withdrawn when its mention no longer qualifies (the
-brand answered the question, the rules changed), so reruns converge to the same table.
+**Priority** (0-100, higher first) = ``round(100 * (0.40 severity + 0.25 reach + 0.20
+repetition + 0.15 recency))``:
+
+* severity: the strongest post's ``|compound|`` (questions: 0.6);
+* reach: ``log10(followers + 1) / log10(high_reach_followers + 1)``, at most 1;
+* repetition: ``(repeats - 1) / 2``, at most 1, where ``repeats`` counts the author's posts of
+  the same kind (any thread) in the 7 days up to the flag's latest day: a third complaint this
+  week gets the full 0.20, so it outranks a one-off grumble of equal reach and severity;
+* recency: ``1 - age / 7``, at least 0, where ``age`` is the days from the flag's latest post
+  (its ``latest_day``) to the run day - or to the latest day the warehouse holds, when a backfill
+  runs an earlier day, so that a backfill ranks as the nightly runs did. Flags whose recency is
+  still above 0 are re-ranked every night, so an old complaint sinks below this morning's.
+
+People own ``status``, ``assignee`` and ``note`` (changed through :func:`set_status`, which keeps
+``flag_history``); the pipeline never writes them. A flag nobody has touched (open, no
+assignee, no note, no history) is recomputed from the posts every time a run reaches its thread,
+so it is withdrawn when nothing in it qualifies any more (the brand answered the question, the
+rules changed) and reruns and backfills in any order converge to the same table.
+
+The step is set-based: temporary tables filled with INSERT ... SELECT and window functions,
+then one DELETE, INSERT and UPDATE each on ``flags``; no Python object per candidate.
 """
 
 from __future__ import annotations
@@ -32,8 +55,16 @@ from sentiment_monitor.warehouse import day_param, lock_warehouse, timestamp_par
 
 KINDS: tuple[str, ...] = ("promoter", "detractor", "question")
 STATUSES: tuple[str, ...] = ("open", "in_progress", "resolved", "dismissed")
+OPEN_STATUSES: tuple[str, ...] = ("open", "in_progress")
+CLOSED_STATUSES: tuple[str, ...] = ("resolved", "dismissed")
 QUESTION_SEVERITY = 0.6
 REPEAT_WINDOW_DAYS = 7
+#: Days over which recency falls from 1 (latest post on the run day) to 0.
+RECENCY_DAYS = 7
+#: The weights of the priority's four parts (they sum to 1).
+WEIGHTS: dict[str, float] = {"severity": 0.40, "reach": 0.25, "repetition": 0.20, "recency": 0.15}
+#: The fields of a flag people change; each change is a row of ``flag_history``.
+PEOPLE_FIELDS: tuple[str, ...] = ("status", "assignee", "note")
 
 
 @dataclass
@@ -43,6 +74,7 @@ class FlagResult:
     day: str
     raised: dict[str, int] = field(default_factory=dict)
     withdrawn: int = 0
+    reranked: int = 0
     touched_days: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
@@ -50,209 +82,202 @@ class FlagResult:
         return asdict(self)
 
 
-def priority(severity: float, followers: int | None, repeats: int, rules: FlagRules) -> int:
-    """Rank a flag 0-100 from severity (0-1), the author's reach and repeated posts (>= 1)."""
+def recency(age_days: float) -> float:
+    """1 for a latest post on the run day, falling linearly to 0 at ``RECENCY_DAYS``."""
+    if age_days <= 0:
+        return 1.0
+    if age_days >= RECENCY_DAYS:
+        return 0.0
+    return 1.0 - age_days / RECENCY_DAYS
+
+
+def priority(
+    severity: float, followers: int | None, repeats: int, rules: FlagRules, age_days: float = 0
+) -> int:
+    """Rank a flag 0-100; the same formula as the SQL of :func:`flag_day` (module docstring)."""
     reach = 0.0
     if followers and followers > 0:
         reach = min(1.0, math.log10(followers + 1) / math.log10(rules.high_reach_followers + 1))
     repetition = min(1.0, max(0, repeats - 1) / 2)
-    return round(100 * (0.5 * min(1.0, abs(severity)) + 0.3 * reach + 0.2 * repetition))
-
-
-def _ordinal(number: int) -> str:
-    suffix = (
-        "th" if 10 <= number % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(number % 10, "th")
+    score = (
+        WEIGHTS["severity"] * min(1.0, abs(severity))
+        + WEIGHTS["reach"] * reach
+        + WEIGHTS["repetition"] * repetition
+        + WEIGHTS["recency"] * recency(age_days)
     )
-    return f"{number}{suffix}"
+    return math.floor(100 * score + 0.5)
 
 
-def _reason(kind: str, compound: float | None, followers: int | None, repeats: int) -> str:
-    if kind == "question":
-        text = "question to the brand, not answered"
-    else:
-        feeling = "positive" if kind == "promoter" else "negative"
-        text = f"{feeling} post (compound {compound:+.2f})"
-    if followers:
-        text += f"; author has {followers:,} followers"
-    if repeats > 1:
-        noun = {"promoter": "positive post", "detractor": "complaint", "question": "question"}[kind]
-        text += f"; {_ordinal(repeats)} {noun} in {REPEAT_WINDOW_DAYS} days"
-    return text
+# ---- dialect words -------------------------------------------------------------------------
 
 
-def candidates(conn: Connection, day: str, rules: FlagRules) -> list[dict[str, Any]]:
-    """The flags the rules raise for the mentions of ``day``, with priority and reason."""
-    day_value = day_param(conn, day)
-    start = dt.date.fromisoformat(day) - dt.timedelta(days=REPEAT_WINDOW_DAYS - 1)
-    start_value = day_param(conn, start)
-    rows = conn.execute(
-        sa.text(
-            """
-            SELECT m.platform, m.mention_id, m.day, m.author, m.author_followers, m.created_at,
-                   m.compound, m.is_question, m.mentions_brand,
-                   CASE WHEN EXISTS (
-                       SELECT 1 FROM mentions p
-                       WHERE p.platform = m.platform AND p.mention_id = m.in_reply_to_id
-                         AND p.is_brand) THEN 1 ELSE 0 END AS replies_to_brand,
-                   CASE WHEN EXISTS (
-                       SELECT 1 FROM mentions r
-                       WHERE r.platform = m.platform AND r.in_reply_to_id = m.mention_id
-                         AND r.is_brand) THEN 1 ELSE 0 END AS answered
-            FROM mentions m
-            WHERE m.day = :day AND NOT m.is_brand
-              AND (m.compound >= :promoter OR m.compound <= :detractor OR m.is_question)
-            ORDER BY m.platform, m.mention_id
-            """
-        ),
-        {
-            "day": day_value,
-            "promoter": rules.promoter_min_compound,
-            "detractor": rules.detractor_max_compound,
-        },
-    ).mappings()
-    raised: list[dict[str, Any]] = []
-    for row in rows:
-        kinds = []
-        compound = row["compound"]
-        if compound is not None and compound >= rules.promoter_min_compound:
-            kinds.append("promoter")
-        if compound is not None and compound <= rules.detractor_max_compound:
-            kinds.append("detractor")
-        asks_brand = bool(row["mentions_brand"]) or bool(row["replies_to_brand"])
-        if row["is_question"] and asks_brand and not row["answered"]:
-            kinds.append("question")
-        for kind in kinds:
-            raised.append({**dict(row), "kind": kind})
-    if not raised:
-        return []
-    # Repetition: the author's posts of the same kind in the window up to this day.
-    counted = conn.execute(
-        sa.text(
-            """
-            SELECT platform, author,
-                   SUM(CASE WHEN compound >= :promoter THEN 1 ELSE 0 END) AS promoter,
-                   SUM(CASE WHEN compound <= :detractor THEN 1 ELSE 0 END) AS detractor,
-                   SUM(CASE WHEN is_question THEN 1 ELSE 0 END) AS question
-            FROM mentions
-            WHERE day >= :start AND day <= :day AND NOT is_brand
-              AND (compound >= :promoter OR compound <= :detractor OR is_question)
-            GROUP BY platform, author
-            """
-        ),
-        {
-            "day": day_value,
-            "start": start_value,
-            "promoter": rules.promoter_min_compound,
-            "detractor": rules.detractor_max_compound,
-        },
-    ).mappings()
-    repeats: dict[tuple[str, str, str], int] = {}
-    for row in counted:
-        for kind in KINDS:
-            repeats[(row["platform"], row["author"], kind)] = int(row[kind] or 0)
-    for flag in raised:
-        count = int(repeats.get((flag["platform"], flag["author"], flag["kind"])) or 1)
-        severity = QUESTION_SEVERITY if flag["kind"] == "question" else flag["compound"]
-        flag["priority"] = priority(severity, flag["author_followers"], count, rules)
-        flag["reason"] = _reason(flag["kind"], flag["compound"], flag["author_followers"], count)
-    return raised
+def _pg(conn: Connection) -> bool:
+    return conn.dialect.name == "postgresql"
+
+
+def _minus_days(conn: Connection, expr: str, days: int) -> str:
+    return f"({expr} - {days})" if _pg(conn) else f"date({expr}, '-{days} days')"
+
+
+def _age(conn: Connection, expr: str) -> str:
+    """Whole days from ``expr`` (a day column) to the bound ``:ref`` day."""
+    if _pg(conn):
+        return f"(CAST(:ref AS DATE) - {expr})"
+    return f"CAST(julianday(:ref) - julianday({expr}) AS INTEGER)"
+
+
+def _thousands(conn: Connection, expr: str) -> str:
+    if _pg(conn):
+        return f"to_char({expr}, 'FM999,999,999,999,999')"
+    return f"printf('%,d', {expr})"
+
+
+def _signed_cents(conn: Connection, expr: str) -> str:
+    """``expr`` as ``+0.85`` / ``-0.80``, rounded the same way on both databases."""
+    cents = f"CAST(FLOOR(ABS({expr}) * 100 + 0.5) AS INTEGER)"
+    two = (
+        f"right('0' || CAST({cents} % 100 AS VARCHAR), 2)"
+        if _pg(conn)
+        else f"substr('0' || CAST({cents} % 100 AS TEXT), -2)"
+    )
+    text = "VARCHAR" if _pg(conn) else "TEXT"
+    return (
+        f"(CASE WHEN {expr} < 0 THEN '-' ELSE '+' END || CAST({cents} / 100 AS {text})"
+        f" || '.' || {two})"
+    )
+
+
+def _temp(conn: Connection, name: str, columns: str) -> None:
+    conn.exec_driver_sql(f"DROP TABLE IF EXISTS {name}")
+    on_commit = " ON COMMIT DROP" if _pg(conn) else ""
+    conn.exec_driver_sql(f"CREATE TEMP TABLE {name} ({columns}){on_commit}")
+
+
+def _analyze(conn: Connection, *tables: str) -> None:
+    # A temp table has no statistics: without them PostgreSQL guesses sizes and can pick a
+    # nested loop over a million rows or a scan of the whole flags table.
+    if _pg(conn):
+        for table in tables:
+            conn.exec_driver_sql(f"ANALYZE {table}")
+
+
+#: A flag nobody has touched: the pipeline may withdraw or recompute it.
+def _untouched(alias: str) -> str:
+    return f"""({alias}.status = 'open' AND {alias}.assignee IS NULL AND {alias}.note IS NULL
+        AND NOT EXISTS (SELECT 1 FROM flag_history h
+                        WHERE h.platform = {alias}.platform AND h.mention_id = {alias}.mention_id
+                          AND h.kind = {alias}.kind))"""
+
+
+_OPEN = "('open', 'in_progress')"
+
+
+def _fresh(conn: Connection) -> str:
+    """Read the still-decaying open flags through their partial index (``flags_fresh``).
+
+    PostgreSQL picks it by itself; SQLite would scan every open flag through
+    ``flags_status_priority``, a cost that grows with the warehouse, not the night.
+    """
+    return "" if _pg(conn) else "INDEXED BY flags_fresh"
+
+
+_CLOSED = "('resolved', 'dismissed')"
+
+
+def _rank_sql(conn: Connection, a: str) -> tuple[str, str]:
+    """Priority and reason of the flag ``a`` (its columns) ranked by ``fl_rank`` r."""
+    severity = (
+        f"(CASE WHEN {a}.kind = 'question' THEN {QUESTION_SEVERITY}"
+        f" WHEN ABS(COALESCE({a}.compound, 0)) > 1 THEN 1.0"
+        f" ELSE ABS(COALESCE({a}.compound, 0)) END)"
+    )
+    ratio = f"LOG10(CAST({a}.author_followers AS DOUBLE PRECISION) + 1) / LOG10(:high_reach + 1)"
+    reach = (
+        f"(CASE WHEN COALESCE({a}.author_followers, 0) <= 0 THEN 0.0"
+        f" WHEN {ratio} > 1 THEN 1.0 ELSE {ratio} END)"
+    )
+    repetition = "(CASE WHEN r.repeats >= 3 THEN 1.0 ELSE (r.repeats - 1) / 2.0 END)"
+    score = (
+        f"{WEIGHTS['severity']} * {severity} + {WEIGHTS['reach']} * {reach}"
+        f" + {WEIGHTS['repetition']} * {repetition} + {WEIGHTS['recency']} * r.recency"
+    )
+    priority_sql = f"CAST(FLOOR(100 * ({score}) + 0.5) AS INTEGER)"
+    text = "VARCHAR" if _pg(conn) else "TEXT"
+    posts = f"CAST({a}.posts AS {text})"
+    strongest = _signed_cents(conn, f"{a}.compound")
+    ordinal = (
+        "(CASE WHEN r.repeats % 100 BETWEEN 10 AND 20 THEN 'th' WHEN r.repeats % 10 = 1 THEN 'st'"
+        " WHEN r.repeats % 10 = 2 THEN 'nd' WHEN r.repeats % 10 = 3 THEN 'rd' ELSE 'th' END)"
+    )
+    reason = f"""
+        (CASE {a}.kind
+            WHEN 'question' THEN
+                CASE WHEN {a}.posts > 1
+                     THEN {posts} || ' questions to the brand in this thread, not answered'
+                     ELSE 'question to the brand, not answered' END
+            ELSE
+                CASE WHEN {a}.posts > 1
+                     THEN {posts}
+                          || CASE {a}.kind WHEN 'promoter' THEN ' positive' ELSE ' negative' END
+                          || ' posts in this thread (strongest '
+                          || COALESCE({strongest}, '?') || ')'
+                     ELSE CASE {a}.kind WHEN 'promoter' THEN 'positive' ELSE 'negative' END
+                          || ' post (compound ' || COALESCE({strongest}, '?') || ')' END
+         END)
+        || CASE WHEN COALESCE({a}.author_followers, 0) > 0
+                THEN '; author has ' || {_thousands(conn, a + ".author_followers")} || ' followers'
+                ELSE '' END
+        || CASE WHEN r.repeats > 1
+                THEN '; ' || CAST(r.repeats AS {text}) || {ordinal} || ' '
+                     || CASE {a}.kind WHEN 'promoter' THEN 'positive post'
+                                    WHEN 'detractor' THEN 'complaint' ELSE 'question' END
+                     || ' in {REPEAT_WINDOW_DAYS} days'
+                ELSE '' END
+        || CASE WHEN {a}.previous_mention_id IS NOT NULL
+                THEN '; again after an earlier flag was closed' ELSE '' END
+    """
+    return priority_sql, reason
+
+
+def _reference_day(conn: Connection, day: str) -> str:
+    """The day recency is measured to: the run day, or the latest day loaded when later."""
+    latest = conn.execute(sa.text("SELECT MAX(day) FROM mentions")).scalar_one_or_none()
+    latest_text = str(latest)[:10] if latest is not None else day
+    return max(day, latest_text)
 
 
 def flag_day(engine: Engine, day: str, rules: FlagRules) -> FlagResult:
-    """Raise, re-rank and withdraw the flags for ``day`` in one transaction."""
+    """Raise, group, re-rank and withdraw the flags the day reaches, in one transaction.
+
+    Only the threads the day reaches are recomputed (its qualifying posts' threads, the threads
+    of open flags whose posts span the day, the threads of questions the brand answered today),
+    plus the re-rank of flags whose recency still decays: the cost follows the night.
+    """
     result = FlagResult(day=day, raised={kind: 0 for kind in KINDS})
     with engine.begin() as conn:
-        # Another day's flag step may withdraw or re-rank the same flags: one writer at a time.
+        # Another day's flag step may re-rank or withdraw the same flags: one writer at a time.
         lock_warehouse(conn)
-        day_value = day_param(conn, day)
-        flags = candidates(conn, day, rules)
-        conn.exec_driver_sql("DROP TABLE IF EXISTS stage_flags")
-        # The key makes the withdrawal's NOT EXISTS an index probe whatever the planner guesses:
-        # right after a bulk load ``flags`` has no statistics, PostgreSQL expects one row and
-        # picks a nested loop; over an unindexed stage that took minutes at 50,000 flags.
-        conn.exec_driver_sql(
-            "CREATE TEMP TABLE stage_flags (platform VARCHAR(32), mention_id VARCHAR(512),"
-            " kind VARCHAR(16), PRIMARY KEY (platform, mention_id, kind))"
-        )
-        if flags:
-            conn.execute(
-                sa.text("INSERT INTO stage_flags VALUES (:platform, :mention_id, :kind)"),
-                [{k: f[k] for k in ("platform", "mention_id", "kind")} for f in flags],
-            )
-            conn.execute(
-                sa.text(
-                    """
-                    INSERT INTO flags (platform, mention_id, kind, day, author, created_at,
-                                       compound, priority, reason, status)
-                    VALUES (:platform, :mention_id, :kind, :day, :author, :created_at,
-                            :compound, :priority, :reason, 'open')
-                    ON CONFLICT (platform, mention_id, kind) DO UPDATE SET
-                        day = excluded.day, author = excluded.author,
-                        created_at = excluded.created_at, compound = excluded.compound,
-                        priority = excluded.priority, reason = excluded.reason
-                    """
-                ),
-                [
-                    {
-                        k: f[k]
-                        for k in (
-                            "platform",
-                            "mention_id",
-                            "kind",
-                            "day",
-                            "author",
-                            "created_at",
-                            "compound",
-                            "priority",
-                            "reason",
-                        )
-                    }
-                    for f in flags
-                ],
-            )
-        for flag in flags:
-            result.raised[flag["kind"]] += 1
-        untouched = "status = 'open' AND assignee IS NULL AND note IS NULL"
-        touched = {
-            str(r[0])
-            for r in conn.execute(
-                sa.text(
-                    f"""
-                    SELECT DISTINCT day FROM flags
-                    WHERE kind = 'question' AND {untouched} AND EXISTS (
-                        SELECT 1 FROM mentions r
-                        WHERE r.platform = flags.platform AND r.in_reply_to_id = flags.mention_id
-                          AND r.is_brand)
-                    """
-                )
-            )
+        ref = _reference_day(conn, day)
+        params: dict[str, Any] = {
+            "day": day_param(conn, day),
+            "ref": day_param(conn, ref),
+            "promoter": rules.promoter_min_compound,
+            "detractor": rules.detractor_max_compound,
+            "high_reach": float(rules.high_reach_followers),
         }
-        withdrawn = conn.execute(
-            sa.text(
-                f"""
-                DELETE FROM flags WHERE day = :day AND {untouched} AND NOT EXISTS (
-                    SELECT 1 FROM stage_flags s
-                    WHERE s.platform = flags.platform AND s.mention_id = flags.mention_id
-                      AND s.kind = flags.kind)
-                """
-            ),
-            {"day": day_value},
-        ).rowcount
-        # Questions of earlier days that the brand has since answered drop off the list.
-        withdrawn += conn.execute(
-            sa.text(
-                f"""
-                DELETE FROM flags
-                WHERE kind = 'question' AND {untouched} AND EXISTS (
-                    SELECT 1 FROM mentions r
-                    WHERE r.platform = flags.platform AND r.in_reply_to_id = flags.mention_id
-                      AND r.is_brand)
-                """
-            )
-        ).rowcount
+        _fill_threads(conn, params)
+        _fill_posts(conn, params)
+        _fill_groups(conn)
+        _drop_untouched(conn)
+        _rank(conn, params)
+        result.withdrawn, result.reranked, touched = _write_flags(conn, params)
+        for kind, count in conn.execute(
+            sa.text("SELECT kind, COUNT(*) FROM fl_groups GROUP BY kind")
+        ).all():
+            result.raised[str(kind)] = int(count)
         # Days whose response numbers changed: questions answered by the brand's posts of today.
         touched |= {
-            str(r[0])
+            str(r[0])[:10]
             for r in conn.execute(
                 sa.text(
                     """
@@ -261,13 +286,467 @@ def flag_day(engine: Engine, day: str, rules: FlagRules) -> FlagResult:
                     WHERE r.day = :day AND r.is_brand
                     """
                 ),
-                {"day": day_value},
+                params,
             )
         }
-        conn.exec_driver_sql("DROP TABLE IF EXISTS stage_flags")
-    result.withdrawn = withdrawn
+        if not _pg(conn):
+            for name in (
+                "fl_threads",
+                "fl_posts",
+                "fl_groups",
+                "fl_drop",
+                "fl_rank",
+                "fl_days",
+                "fl_score",
+            ):
+                conn.exec_driver_sql(f"DROP TABLE IF EXISTS {name}")
     result.touched_days = sorted(touched | {day})
     return result
+
+
+def _fill_threads(conn: Connection, params: dict[str, Any]) -> None:
+    """``fl_threads``: the (platform, author, thread) the day reaches.
+
+    Those of the day's qualifying posts; of the open flags raised that day or, still decaying,
+    holding posts of that day (a rerun whose posts no longer qualify must reach them); and of
+    the questions the brand answered that day. Each lookup is an index range, not a scan.
+    """
+    _temp(
+        conn,
+        "fl_threads",
+        "platform VARCHAR(32), author VARCHAR(512), thread_key VARCHAR(512),"
+        " PRIMARY KEY (platform, thread_key, author)",
+    )
+    conn.execute(
+        sa.text(
+            f"""
+            INSERT INTO fl_threads (platform, author, thread_key)
+            SELECT platform, author, COALESCE(thread_root_id, mention_id) FROM mentions
+            WHERE day = :day AND NOT is_brand
+              AND (compound >= :promoter OR compound <= :detractor OR is_question)
+            UNION
+            SELECT platform, author, thread_root_id FROM flags
+            WHERE day = :day AND status IN {_OPEN}
+            UNION
+            SELECT platform, author, thread_root_id FROM flags {_fresh(conn)}
+            WHERE recency > 0 AND status IN {_OPEN} AND latest_day >= :day AND day <= :day
+            UNION
+            SELECT p.platform, p.author, COALESCE(p.thread_root_id, p.mention_id)
+            FROM mentions r
+            JOIN mentions p ON p.platform = r.platform AND p.mention_id = r.in_reply_to_id
+            WHERE r.day = :day AND r.is_brand AND NOT p.is_brand
+            """
+        ),
+        params,
+    )
+    _analyze(conn, "fl_threads")
+
+
+def _fill_posts(conn: Connection, params: dict[str, Any]) -> None:
+    """``fl_posts``: every qualifying post (one row per kind) of those threads and authors,
+    except the posts a closed flag already holds."""
+    _temp(
+        conn,
+        "fl_posts",
+        "platform VARCHAR(32), mention_id VARCHAR(512), kind VARCHAR(16), author VARCHAR(512),"
+        " thread_key VARCHAR(512), day DATE, created_at TIMESTAMP WITH TIME ZONE,"
+        " compound DOUBLE PRECISION, followers BIGINT"
+        if _pg(conn)
+        else "platform TEXT, mention_id TEXT, kind TEXT, author TEXT, thread_key TEXT,"
+        " day TEXT, created_at TEXT, compound REAL, followers INTEGER",
+    )
+    kinds = " UNION ALL ".join(f"SELECT '{k}' AS kind" for k in KINDS)
+    open_question = """
+        CASE WHEN m.is_question THEN
+            CASE WHEN (m.mentions_brand OR EXISTS (
+                          SELECT 1 FROM mentions p
+                          WHERE p.platform = m.platform AND p.mention_id = m.in_reply_to_id
+                            AND p.is_brand))
+                      AND NOT EXISTS (
+                          SELECT 1 FROM mentions r
+                          WHERE r.platform = m.platform AND r.in_reply_to_id = m.mention_id
+                            AND r.is_brand)
+                 THEN 1 ELSE 0 END
+        ELSE 0 END"""
+    # A thread's posts: its root (thread_root_id NULL, mention_id = the key) and its replies.
+    in_threads = """
+        SELECT m.platform, m.mention_id, m.author, t.thread_key, m.day, m.created_at,
+               m.compound, m.author_followers, m.is_question, m.mentions_brand,
+               m.in_reply_to_id
+        FROM fl_threads t JOIN mentions m
+          ON m.platform = t.platform AND m.thread_root_id = t.thread_key AND m.author = t.author
+        WHERE NOT m.is_brand
+        UNION ALL
+        SELECT m.platform, m.mention_id, m.author, t.thread_key, m.day, m.created_at,
+               m.compound, m.author_followers, m.is_question, m.mentions_brand,
+               m.in_reply_to_id
+        FROM fl_threads t JOIN mentions m
+          ON m.platform = t.platform AND m.mention_id = t.thread_key AND m.author = t.author
+        WHERE m.thread_root_id IS NULL AND NOT m.is_brand
+    """
+    conn.execute(
+        sa.text(
+            f"""
+            INSERT INTO fl_posts (platform, mention_id, kind, author, thread_key, day,
+                                  created_at, compound, followers)
+            SELECT q.platform, q.mention_id, k.kind, q.author, q.thread_key, q.day,
+                   q.created_at, q.compound, q.author_followers
+            FROM (SELECT m.*, {open_question} AS open_question
+                  FROM ({in_threads}) m
+                  WHERE m.compound >= :promoter OR m.compound <= :detractor OR m.is_question
+                 ) q
+            JOIN ({kinds}) k
+              ON (k.kind = 'promoter' AND q.compound >= :promoter)
+              OR (k.kind = 'detractor' AND q.compound <= :detractor)
+              OR (k.kind = 'question' AND q.open_question = 1)
+            """
+        ),
+        params,
+    )
+    _analyze(conn, "fl_posts")
+    # Posts up to a closed flag's latest post are that flag's, frozen with it.
+    conn.execute(
+        sa.text(
+            f"""
+            DELETE FROM fl_posts WHERE EXISTS (
+                SELECT 1 FROM flags c
+                WHERE c.platform = fl_posts.platform AND c.thread_root_id = fl_posts.thread_key
+                  AND c.author = fl_posts.author AND c.kind = fl_posts.kind
+                  AND c.status IN {_CLOSED}
+                  AND (c.latest_at > fl_posts.created_at
+                       OR (c.latest_at = fl_posts.created_at
+                           AND c.latest_mention_id >= fl_posts.mention_id)))
+            """
+        )
+    )
+
+
+def _fill_groups(conn: Connection) -> None:
+    """``fl_groups``: one row per flag to hold the posts (author, thread, kind), with the
+    touched open flag that already holds them (``holder_id``), if any."""
+    pg = _pg(conn)
+    _temp(
+        conn,
+        "fl_groups",
+        (
+            "platform VARCHAR(32), author VARCHAR(512), thread_key VARCHAR(512),"
+            " kind VARCHAR(16), first_id VARCHAR(512), first_at TIMESTAMP WITH TIME ZONE,"
+            " first_day DATE, latest_id VARCHAR(512), latest_at TIMESTAMP WITH TIME ZONE,"
+            " latest_day DATE, posts INTEGER, compound DOUBLE PRECISION, followers BIGINT,"
+            " holder_id VARCHAR(512), previous_id VARCHAR(512)"
+            if pg
+            else "platform TEXT, author TEXT, thread_key TEXT, kind TEXT, first_id TEXT,"
+            " first_at TEXT, first_day TEXT, latest_id TEXT, latest_at TEXT, latest_day TEXT,"
+            " posts INTEGER, compound REAL, followers INTEGER, holder_id TEXT, previous_id TEXT"
+        )
+        + ", PRIMARY KEY (platform, author, thread_key, kind)",
+    )
+    # One sort: the first row of each group carries the group's first post, and over the whole
+    # partition its last post, count, strongest compound and reach.
+    whole = "ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING"
+    conn.execute(
+        sa.text(
+            f"""
+            INSERT INTO fl_groups (platform, author, thread_key, kind, first_id, first_at,
+                                   first_day, latest_id, latest_at, latest_day, posts,
+                                   compound, followers)
+            SELECT platform, author, thread_key, kind, mention_id, created_at, day,
+                   latest_id, latest_at, latest_day, posts,
+                   CASE WHEN kind = 'detractor' THEN low ELSE high END, reach
+            FROM (
+                SELECT p.*,
+                       ROW_NUMBER() OVER w AS rn,
+                       LAST_VALUE(mention_id) OVER (w {whole}) AS latest_id,
+                       LAST_VALUE(created_at) OVER (w {whole}) AS latest_at,
+                       LAST_VALUE(day) OVER (w {whole}) AS latest_day,
+                       COUNT(*) OVER (w {whole}) AS posts,
+                       MIN(compound) OVER (w {whole}) AS low,
+                       MAX(compound) OVER (w {whole}) AS high,
+                       MAX(p.followers) OVER (w {whole}) AS reach
+                FROM fl_posts p
+                WINDOW w AS (PARTITION BY platform, author, thread_key, kind
+                             ORDER BY created_at, mention_id)
+            ) x
+            WHERE rn = 1
+            """
+        )
+    )
+    _analyze(conn, "fl_groups")
+    # Only the groups that have such flags are written (an UPDATE rewrites every row it sets).
+    held = f"""
+        FROM flags f
+        WHERE f.platform = fl_groups.platform AND f.thread_root_id = fl_groups.thread_key
+          AND f.author = fl_groups.author AND f.kind = fl_groups.kind
+          AND f.status IN {_OPEN} AND NOT {_untouched("f")}"""
+    conn.execute(
+        sa.text(
+            f"""
+            UPDATE fl_groups SET holder_id = (
+                SELECT f.mention_id {held} ORDER BY f.created_at, f.mention_id LIMIT 1)
+            WHERE EXISTS (SELECT 1 {held})
+            """
+        )
+    )
+    # A group nobody holds follows the author's last flag of the kind that people closed.
+    closed = f"""
+        FROM flags c
+        WHERE c.platform = fl_groups.platform AND c.author = fl_groups.author
+          AND c.kind = fl_groups.kind AND c.status IN {_CLOSED}
+          AND c.latest_at < fl_groups.first_at"""
+    conn.execute(
+        sa.text(
+            f"""
+            UPDATE fl_groups SET previous_id = (
+                SELECT c.mention_id {closed} ORDER BY c.latest_at DESC, c.mention_id DESC LIMIT 1)
+            WHERE holder_id IS NULL AND EXISTS (SELECT 1 {closed})
+            """
+        )
+    )
+
+
+def _drop_untouched(conn: Connection) -> None:
+    """Delete the untouched flags of the threads (kept in ``fl_drop``): recomputed below."""
+    _temp(
+        conn,
+        "fl_drop",
+        "platform VARCHAR(32), mention_id VARCHAR(512), kind VARCHAR(16), day "
+        + ("DATE" if _pg(conn) else "TEXT")
+        + ", PRIMARY KEY (platform, mention_id, kind)",
+    )
+    conn.execute(
+        sa.text(
+            f"""
+            INSERT INTO fl_drop (platform, mention_id, kind, day)
+            SELECT f.platform, f.mention_id, f.kind, f.day
+            FROM fl_threads t JOIN flags f
+              ON f.platform = t.platform AND f.thread_root_id = t.thread_key
+             AND f.author = t.author
+            WHERE {_untouched("f")}
+            """
+        )
+    )
+    _analyze(conn, "fl_drop")
+    conn.execute(
+        sa.text(
+            """
+            DELETE FROM flags WHERE (platform, mention_id, kind) IN (
+                SELECT platform, mention_id, kind FROM fl_drop)
+            """
+        )
+    )
+
+
+def _rank(conn: Connection, params: dict[str, Any]) -> None:
+    """``fl_rank``: the flags to (re-)rank with their repeats and recency.
+
+    ``is_new`` marks the groups nobody holds (inserted next, ranked as they are inserted);
+    ``count_repeats`` the flags whose repeats are counted again from the mentions.
+    """
+    pg = _pg(conn)
+    _temp(
+        conn,
+        "fl_rank",
+        "platform VARCHAR(32), mention_id VARCHAR(512), kind VARCHAR(16), author VARCHAR(512),"
+        + (" latest_day DATE," if pg else " latest_day TEXT,")
+        + " repeats INTEGER, recency DOUBLE PRECISION, count_repeats INTEGER, is_new INTEGER,"
+        " PRIMARY KEY (platform, mention_id, kind)",
+    )
+    # The groups of this run: the new flags and the open flags that hold them.
+    conn.execute(
+        sa.text(
+            """
+            INSERT INTO fl_rank (platform, mention_id, kind, author, latest_day, count_repeats,
+                                 is_new)
+            SELECT platform, COALESCE(holder_id, first_id), kind, author, latest_day, 1,
+                   CASE WHEN holder_id IS NULL THEN 1 ELSE 0 END
+            FROM fl_groups
+            """
+        )
+    )
+    # The same authors' other open flags whose 7-day window holds the day (a backfill).
+    window_end = _minus_days(conn, "f.latest_day", REPEAT_WINDOW_DAYS - 1)
+    conn.execute(
+        sa.text(
+            f"""
+            INSERT INTO fl_rank (platform, mention_id, kind, author, latest_day, count_repeats,
+                                 is_new)
+            SELECT f.platform, f.mention_id, f.kind, f.author, f.latest_day, 1, 0
+            FROM (SELECT DISTINCT platform, author FROM fl_groups) a
+            JOIN flags f ON f.platform = a.platform AND f.author = a.author
+            WHERE f.status IN {_OPEN} AND f.latest_day >= :day AND {window_end} <= :day
+              AND NOT EXISTS (
+                  SELECT 1 FROM fl_rank r
+                  WHERE r.platform = f.platform AND r.mention_id = f.mention_id
+                    AND r.kind = f.kind)
+            """
+        ),
+        params,
+    )
+    # Every other flag whose recency still decays: repeats kept, recency and priority redone.
+    conn.execute(
+        sa.text(
+            f"""
+            INSERT INTO fl_rank (platform, mention_id, kind, author, latest_day, repeats,
+                                 count_repeats, is_new)
+            SELECT f.platform, f.mention_id, f.kind, f.author, f.latest_day, f.repeats, 0, 0
+            FROM flags f {_fresh(conn)}
+            WHERE f.recency > 0 AND f.status IN {_OPEN}
+              AND NOT EXISTS (
+                  SELECT 1 FROM fl_rank r
+                  WHERE r.platform = f.platform AND r.mention_id = f.mention_id
+                    AND r.kind = f.kind)
+            """
+        )
+    )
+    _analyze(conn, "fl_rank")
+    bounds = conn.execute(
+        sa.text("SELECT MIN(latest_day), MAX(latest_day) FROM fl_rank WHERE count_repeats = 1")
+    ).one()
+    _temp(
+        conn,
+        "fl_days",
+        "platform VARCHAR(32), author VARCHAR(512), day "
+        + ("DATE" if pg else "TEXT")
+        + ", promoter INTEGER, detractor INTEGER, question INTEGER,"
+        " PRIMARY KEY (platform, author, day)",
+    )
+    if bounds[0] is not None:
+        low = dt.date.fromisoformat(str(bounds[0])[:10]) - dt.timedelta(days=REPEAT_WINDOW_DAYS - 1)
+        # Same-kind posts per author and day, read only for the authors being ranked.
+        conn.execute(
+            sa.text(
+                """
+                INSERT INTO fl_days (platform, author, day, promoter, detractor, question)
+                SELECT m.platform, m.author, m.day,
+                       SUM(CASE WHEN m.compound >= :promoter THEN 1 ELSE 0 END),
+                       SUM(CASE WHEN m.compound <= :detractor THEN 1 ELSE 0 END),
+                       SUM(CASE WHEN m.is_question THEN 1 ELSE 0 END)
+                FROM (SELECT DISTINCT platform, author FROM fl_rank WHERE count_repeats = 1) a
+                JOIN mentions m ON m.platform = a.platform AND m.author = a.author
+                WHERE m.day >= :low AND m.day <= :high AND NOT m.is_brand
+                  AND (m.compound >= :promoter OR m.compound <= :detractor OR m.is_question)
+                GROUP BY m.platform, m.author, m.day
+                """
+            ),
+            {**params, "low": day_param(conn, low), "high": bounds[1]},
+        )
+    # Written once (an INSERT, not UPDATEs of fl_rank): repeats at least 1, recency by age.
+    _temp(
+        conn,
+        "fl_score",
+        "platform VARCHAR(32), mention_id VARCHAR(512), kind VARCHAR(16), is_new INTEGER,"
+        " repeats INTEGER, recency DOUBLE PRECISION, PRIMARY KEY (platform, mention_id, kind)",
+    )
+    window_start = _minus_days(conn, "k.latest_day", REPEAT_WINDOW_DAYS - 1)
+    age = _age(conn, "k.latest_day")
+    conn.execute(
+        sa.text(
+            f"""
+            INSERT INTO fl_score (platform, mention_id, kind, is_new, repeats, recency)
+            SELECT platform, mention_id, kind, is_new,
+                   CASE WHEN COALESCE(counted, 0) < 1 THEN 1 ELSE counted END, recency
+            FROM (
+                SELECT k.platform, k.mention_id, k.kind, k.is_new,
+                       CASE WHEN k.count_repeats = 1 THEN (
+                           SELECT SUM(CASE k.kind WHEN 'promoter' THEN d.promoter
+                                                  WHEN 'detractor' THEN d.detractor
+                                                  ELSE d.question END)
+                           FROM fl_days d
+                           WHERE d.platform = k.platform AND d.author = k.author
+                             AND d.day >= {window_start} AND d.day <= k.latest_day)
+                       ELSE k.repeats END AS counted,
+                       CASE WHEN k.latest_day IS NULL THEN 0.0
+                            WHEN {age} >= {RECENCY_DAYS} THEN 0.0
+                            WHEN {age} <= 0 THEN 1.0
+                            ELSE 1.0 - {age} / {float(RECENCY_DAYS)} END AS recency
+                FROM fl_rank k
+            ) x
+            """
+        ),
+        params,
+    )
+    _analyze(conn, "fl_score")
+
+
+def _write_flags(conn: Connection, params: dict[str, Any]) -> tuple[int, int, set[str]]:
+    """Insert the groups nobody holds, ranked; update the holders; re-rank the rest of
+    ``fl_rank``. Return the flags withdrawn (dropped and not raised again), the flags re-ranked
+    and the days whose flags changed."""
+    priority_new, reason_new = _rank_sql(conn, "g")
+    conn.execute(
+        sa.text(
+            f"""
+            INSERT INTO flags (platform, mention_id, kind, day, author, created_at, compound,
+                               priority, reason, status, thread_root_id, posts,
+                               latest_mention_id, latest_at, latest_day, author_followers,
+                               repeats, recency, previous_mention_id)
+            SELECT g.platform, g.mention_id, g.kind, g.day, g.author, g.created_at, g.compound,
+                   {priority_new}, {reason_new}, 'open', g.thread_root_id, g.posts,
+                   g.latest_mention_id, g.latest_at, g.latest_day, g.author_followers,
+                   r.repeats, r.recency, g.previous_mention_id
+            FROM (
+                SELECT n.platform, n.first_id AS mention_id, n.kind, n.first_day AS day,
+                       n.author, n.first_at AS created_at, n.compound,
+                       n.thread_key AS thread_root_id, n.posts, n.latest_id AS latest_mention_id,
+                       n.latest_at, n.latest_day, n.followers AS author_followers,
+                       n.previous_id AS previous_mention_id
+                FROM fl_groups n WHERE n.holder_id IS NULL
+            ) g
+            JOIN fl_score r ON r.platform = g.platform AND r.mention_id = g.mention_id
+                           AND r.kind = g.kind
+            WHERE r.is_new = 1
+            ON CONFLICT (platform, mention_id, kind) DO NOTHING
+            """
+        ),
+        params,
+    )
+    conn.execute(
+        sa.text(
+            """
+            UPDATE flags SET posts = g.posts, latest_mention_id = g.latest_id,
+                latest_at = g.latest_at, latest_day = g.latest_day, compound = g.compound,
+                author_followers = COALESCE(g.followers, flags.author_followers)
+            FROM fl_groups g
+            WHERE flags.platform = g.platform AND flags.mention_id = g.holder_id
+              AND flags.kind = g.kind
+            """
+        )
+    )
+    priority_sql, reason_sql = _rank_sql(conn, "flags")
+    reranked = conn.execute(
+        sa.text(
+            f"""
+            UPDATE flags SET repeats = r.repeats, recency = r.recency,
+                priority = {priority_sql}, reason = {reason_sql}
+            FROM fl_score r
+            WHERE flags.platform = r.platform AND flags.mention_id = r.mention_id
+              AND flags.kind = r.kind AND r.is_new = 0
+            """
+        ),
+        params,
+    ).rowcount
+    withdrawn = conn.execute(
+        sa.text(
+            """
+            SELECT COUNT(*) FROM fl_drop d WHERE NOT EXISTS (
+                SELECT 1 FROM flags f
+                WHERE f.platform = d.platform AND f.mention_id = d.mention_id
+                  AND f.kind = d.kind)
+            """
+        )
+    ).scalar_one()
+    days = conn.execute(
+        sa.text(
+            """
+            SELECT day FROM fl_drop
+            UNION SELECT first_day FROM fl_groups WHERE holder_id IS NULL
+            """
+        )
+    ).all()
+    return int(withdrawn), int(reranked), {str(r[0])[:10] for r in days}
+
+
+# ---- what people do ------------------------------------------------------------------------
 
 
 def set_status(
@@ -279,30 +758,83 @@ def set_status(
     status: str | None = None,
     assignee: str | None = None,
     note: str | None = None,
+    changed_by: str | None = None,
 ) -> bool:
     """What a community manager does: change a flag's status, assignee or note.
 
-    Returns False when no such flag exists. The change time is recorded when the status changes.
+    Every field that really changes becomes a row of ``flag_history`` with the time and
+    ``changed_by`` (the page passes the Airflow user's name); a status change also sets
+    ``status_changed_at`` and ``status_changed_by``. An empty assignee or note clears it.
+    Returns False when no such flag exists.
     """
     if status is not None and status not in STATUSES:
         raise ValueError(f"status must be one of {', '.join(STATUSES)}, not {status!r}")
-    changes: dict[str, Any] = {}
+    wanted: dict[str, str | None] = {}
     if status is not None:
-        changes["status"] = status
-        changes["status_changed_at"] = timestamp_param(engine)
+        wanted["status"] = status
     if assignee is not None:
-        changes["assignee"] = assignee or None
+        wanted["assignee"] = assignee or None
     if note is not None:
-        changes["note"] = note or None
-    if not changes:
-        return True
-    assignments = ", ".join(f"{k} = :{k}" for k in changes)
+        wanted["note"] = note or None
+    key = {"platform": platform, "mention_id": mention_id, "kind": kind}
     with engine.begin() as conn:
-        updated = conn.execute(
+        lock = " FOR UPDATE" if _pg(conn) else ""
+        row = (
+            conn.execute(
+                sa.text(
+                    "SELECT status, assignee, note FROM flags WHERE platform = :platform"
+                    f" AND mention_id = :mention_id AND kind = :kind{lock}"
+                ),
+                key,
+            )
+            .mappings()
+            .first()
+        )
+        if row is None:
+            return False
+        changes = {k: v for k, v in wanted.items() if row[k] != v}
+        if not changes:
+            return True
+        now = timestamp_param(conn)
+        values: dict[str, Any] = dict(changes)
+        if "status" in changes:
+            values["status_changed_at"] = now
+            values["status_changed_by"] = changed_by
+        assignments = ", ".join(f"{k} = :{k}" for k in values)
+        conn.execute(
             sa.text(
                 f"UPDATE flags SET {assignments} "
                 "WHERE platform = :platform AND mention_id = :mention_id AND kind = :kind"
             ),
-            {**changes, "platform": platform, "mention_id": mention_id, "kind": kind},
-        ).rowcount
-    return bool(updated)
+            {**values, **key},
+        )
+        conn.execute(
+            sa.text(
+                """
+                INSERT INTO flag_history (platform, mention_id, kind, changed_at, changed_by,
+                                          field, old_value, new_value)
+                VALUES (:platform, :mention_id, :kind, :at, :by, :field, :old, :new)
+                """
+            ),
+            [
+                {**key, "at": now, "by": changed_by, "field": name, "old": row[name], "new": new}
+                for name, new in changes.items()
+            ],
+        )
+    return True
+
+
+def history(engine: Engine, platform: str, mention_id: str, kind: str) -> list[dict[str, Any]]:
+    """A flag's ``flag_history``, oldest change first."""
+    with engine.connect() as conn:
+        rows = conn.execute(
+            sa.text(
+                """
+                SELECT changed_at, changed_by, field, old_value, new_value FROM flag_history
+                WHERE platform = :platform AND mention_id = :mention_id AND kind = :kind
+                ORDER BY changed_at, change_id
+                """
+            ),
+            {"platform": platform, "mention_id": mention_id, "kind": kind},
+        ).mappings()
+        return [dict(r) for r in rows]

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import shutil
 import time
 from pathlib import Path
 from typing import Any
@@ -18,7 +19,7 @@ from sentiment_monitor.config import Config, load_config
 from sentiment_monitor.flags import flag_day
 from sentiment_monitor.marts import build_marts
 from sentiment_monitor.normalize import normalize_day
-from sentiment_monitor.scoring import ScoreSettings, score_parts, worker_count
+from sentiment_monitor.scoring import ScoreSettings, combine, group_parts, score_parts, worker_count
 from sentiment_monitor.sources import build_source
 from sentiment_monitor.sources.base import ConnectionInfo, ExtractResult
 from sentiment_monitor.warehouse import load_day, make_engine, record_run
@@ -84,18 +85,45 @@ def score_settings(config: Config) -> ScoreSettings:
     )
 
 
-def score(config: Config, day: str, normalized: dict[str, Any]) -> dict[str, Any]:
-    """Score the normalized parts across this worker's cores."""
+def score_groups(config: Config, day: str, normalized: dict[str, Any]) -> list[dict[str, Any]]:
+    """The normalized parts cut into ``scoring.task_groups`` groups, one mapped score task each.
+
+    Empties the day's ``scored`` folder, so a rerun starts clean whatever the groups were before.
+    """
+    scored = staging_dir(config, day) / "scored"
+    if scored.exists():
+        shutil.rmtree(scored)
+    groups = group_parts(
+        normalized["parts"], normalized.get("part_rows"), config.scoring.task_groups
+    )
+    return [{"group": index, "parts": parts} for index, parts in enumerate(groups)]
+
+
+def score_group(config: Config, day: str, group: dict[str, Any]) -> dict[str, Any]:
+    """Score one group of normalized parts across this worker's cores (one mapped task)."""
     started = time.perf_counter()
     result = score_parts(
-        normalized["parts"],
-        staging_dir(config, day) / "scored",
+        group["parts"],
+        staging_dir(config, day) / "scored" / f"group-{group['group']:03d}",
         score_settings(config),
         worker_count(config.scoring.workers),
         day,
     ).to_dict()
-    log.info("scored %s: %s", day, result["labels"])
+    result["group"] = group["group"]
+    log.info("scored %s group %d: %s", day, group["group"], result["labels"])
     return _timed(result, started)
+
+
+def combine_scores(day: str, groups: list[dict[str, Any]]) -> dict[str, Any]:
+    """The score step's result from its groups' (the mapped tasks'), parts in the day's order."""
+    return combine(day, sorted(groups, key=lambda g: g.get("group", 0)))
+
+
+def score(config: Config, day: str, normalized: dict[str, Any]) -> dict[str, Any]:
+    """Score the normalized parts: every group in turn, through the mapped task's code."""
+    started = time.perf_counter()
+    groups = [score_group(config, day, g) for g in score_groups(config, day, normalized)]
+    return _timed(combine_scores(day, groups), started)
 
 
 def validate(config: Config, day: str, scored: dict[str, Any]) -> dict[str, Any]:

@@ -2,8 +2,10 @@
 
 Each Parquet part from normalize is scored as a unit by one process (one analyzer per process,
 built once), so a day of a million mentions streams through in bounded memory and a 2-core
-worker uses both cores. The same :func:`score_part` is what a mapped Airflow task runs, so
-spreading parts over workers and over cores is one code path.
+worker uses both cores. The DAG maps its score task over ``scoring.task_groups`` groups of
+parts (:func:`group_parts`), and each mapped task runs :func:`score_parts` with its own pool;
+``pipeline.score`` runs the same per group, so spreading parts over workers and over cores is
+one code path. :func:`combine` joins the groups' results in order.
 
 Policies, documented in the README:
 
@@ -17,6 +19,7 @@ Policies, documented in the README:
 
 from __future__ import annotations
 
+import collections
 import concurrent.futures
 import multiprocessing
 import os
@@ -100,32 +103,120 @@ def score_text(text: str, lang: str | None, settings: ScoreSettings) -> dict[str
 
 
 def score_part(in_path: str, out_path: str, settings: ScoreSettings) -> dict[str, Any]:
-    """Score one normalized Parquet part into ``out_path``; return its counts."""
-    table = pq.read_table(in_path)
+    """Score one normalized Parquet part into ``out_path``; return its counts.
+
+    The same policies as :func:`score_text`, in one loop over the part's columns (no dict per
+    row); the part is read through :func:`read_normalized`, so later copies are skipped.
+    """
+    from sentiment_monitor.normalize import read_normalized
+
+    table = read_normalized(in_path)
     texts = table.column("text").to_pylist()
     langs = table.column("lang").to_pylist()
-    columns: dict[str, list[Any]] = {
-        name: [] for name in ("compound", "pos", "neu", "neg", "label", "score_note")
-    }
-    counts = {"rows": len(texts), "scored": 0, "unscored": 0, "truncated": 0, "labels": {}}
-    labels: dict[str, int] = counts["labels"]  # type: ignore[assignment]
+    polarity = analyzer(settings.lexicon).polarity_scores
+    languages, limit = settings.languages, settings.max_text_chars
+    positive, negative = settings.positive_threshold, settings.negative_threshold
+    compounds: list[float | None] = []
+    pos: list[float | None] = []
+    neu: list[float | None] = []
+    neg: list[float | None] = []
+    labels: list[str] = []
+    notes: list[str | None] = []
+    unscored = truncated = 0
     for text, lang in zip(texts, langs, strict=True):
-        scored = score_text(text, lang, settings)
-        for name, values in columns.items():
-            values.append(scored[name])
-        labels[scored["label"]] = labels.get(scored["label"], 0) + 1
-        if scored["label"] == "unscored":
-            counts["unscored"] += 1
-        else:
-            counts["scored"] += 1
-            if scored["score_note"]:
-                counts["truncated"] += 1
-    for name, values in columns.items():
-        table = table.append_column(
-            SCORED_SCHEMA.field(name), pa.array(values, SCORED_SCHEMA.field(name).type)
+        if lang and lang.split("-")[0] not in languages:
+            compounds.append(None)
+            pos.append(None)
+            neu.append(None)
+            neg.append(None)
+            labels.append("unscored")
+            notes.append(f"lang {lang!r}: VADER reads English only")
+            unscored += 1
+            continue
+        note = None
+        if len(text) > limit:
+            note = f"scored on the first {limit} of {len(text)} characters"
+            text = text[:limit]
+            truncated += 1
+        scores = polarity(text)
+        compound = scores["compound"]
+        compounds.append(compound)
+        pos.append(scores["pos"])
+        neu.append(scores["neu"])
+        neg.append(scores["neg"])
+        labels.append(
+            "positive"
+            if compound >= positive
+            else "negative"
+            if compound <= negative
+            else "neutral"
         )
-    pq.write_table(table.select(SCORED_SCHEMA.names), out_path, compression="zstd")
-    return counts
+        notes.append(note)
+    for name, values in (
+        ("compound", compounds),
+        ("pos", pos),
+        ("neu", neu),
+        ("neg", neg),
+        ("label", labels),
+        ("score_note", notes),
+    ):
+        column = SCORED_SCHEMA.field(name)
+        table = table.append_column(column, pa.array(values, column.type))
+    # lz4, as normalize: read once or twice more by later steps, cheaper to read than zstd.
+    pq.write_table(table.select(SCORED_SCHEMA.names), out_path, compression="lz4")
+    return {
+        "rows": len(texts),
+        "scored": len(texts) - unscored,
+        "unscored": unscored,
+        "truncated": truncated,
+        "labels": dict(collections.Counter(labels)),
+    }
+
+
+def group_parts(parts: list[str], rows: list[int] | None, groups: int) -> list[list[str]]:
+    """Cut ``parts`` (in order) into at most ``groups`` runs of about the same number of rows.
+
+    Always at least one group (maybe empty), never an empty group otherwise; the concatenation
+    of the groups is ``parts``, so the scored parts keep the day's order.
+    """
+    if not parts:
+        return [[]]
+    sizes = rows if rows is not None and len(rows) == len(parts) else [1] * len(parts)
+    groups = max(1, min(groups, len(parts)))
+    total = sum(sizes)
+    result: list[list[str]] = [[]]
+    done = 0
+    for index, (part, size) in enumerate(zip(parts, sizes, strict=True)):
+        left_parts, left_groups = len(parts) - index, groups - len(result)
+        # Start the next group once this one has its share, or when every remaining part is
+        # needed to give each remaining group one.
+        if (
+            result[-1]
+            and left_groups
+            and (done >= total * len(result) / groups or left_parts <= left_groups)
+        ):
+            result.append([])
+        result[-1].append(part)
+        done += size
+    return result
+
+
+def combine(day: str, results: list[dict[str, Any]]) -> dict[str, Any]:
+    """One score result from those of several groups (mapped tasks), parts in group order."""
+    combined = ScoreResult(day=day)
+    for part in results:
+        combined.rows += part["rows"]
+        combined.scored += part["scored"]
+        combined.unscored += part["unscored"]
+        combined.truncated += part["truncated"]
+        combined.parts += part["parts"]
+        for label, number in part["labels"].items():
+            combined.labels[label] = combined.labels.get(label, 0) + number
+    out = combined.to_dict()
+    out["groups"] = len(results)
+    # The groups run side by side: the step took as long as the slowest.
+    out["seconds"] = max((part.get("seconds", 0.0) for part in results), default=0.0)
+    return out
 
 
 def worker_count(configured: int) -> int:

@@ -1046,6 +1046,7 @@ DATA_TABLES: tuple[str, ...] = (
     "mentions",
     "authors",
     "flags",
+    "flag_history",
     "rejects",
     "load_audit",
     "daily_sentiment",

@@ -38,6 +38,7 @@ def test_nightly_dag_shape(dagbag) -> None:
         "source_names",
         "extract",
         "normalize",
+        "score_groups",
         "score",
         "validate",
         "load",
@@ -50,6 +51,10 @@ def test_nightly_dag_shape(dagbag) -> None:
     # The order of the night: nothing loads before validation, nothing flags before the load.
     assert dag.get_task("load").upstream_task_ids >= {"validate", "normalize"}
     assert dag.get_task("validate").upstream_task_ids == {"plan", "score"}
+    # Scoring is mapped over groups of parts (scoring.task_groups), each over the worker's cores.
+    assert dag.get_task("score_groups").upstream_task_ids == {"plan", "normalize"}
+    assert dag.get_task("score").upstream_task_ids == {"plan", "score_groups"}
+    assert type(dag.get_task("score")).__name__.endswith("MappedOperator")
     assert dag.get_task("flag").upstream_task_ids == {"plan", "load"}
     assert dag.get_task("marts").upstream_task_ids == {"plan", "flag"}
     # A failed source does not stop the others' data, but the run still ends failed.

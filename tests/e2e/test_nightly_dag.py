@@ -51,7 +51,13 @@ def test_two_days_exact_counts_and_rerun_identical(
     from sentiment_monitor.flags import set_status
     from sentiment_monitor.warehouse import make_engine, snapshot
 
-    config = write_config(tmp_path / "config.yaml", DATA / "exports", tmp_path / "staging")
+    # Three mapped score tasks, each over a group of the 4-row parts.
+    config = write_config(
+        tmp_path / "config.yaml",
+        DATA / "exports",
+        tmp_path / "staging",
+        scoring={"chunk_rows": 4, "task_groups": 3},
+    )
     assert run_nightly(nightly, DAY1, config, warehouse_url, monkeypatch) == "success"
     # Day 1: 19 records = 11 mentions + 6 rejects + 2 duplicates (a boost, a repeated id).
     assert counts(warehouse_url) == {

@@ -46,6 +46,12 @@ def test_digest_has_the_numbers_the_flags_spikes_and_a_png(
     config = load_config(write_config(tmp_path / "c.yaml", tmp_path / "ex", tmp_path / "staging"))
     seed(warehouse_url)  # flags: detractor m3 (a script tag), question m1, promoter m4
     engine = make_engine(warehouse_url)
+    with engine.begin() as conn:  # mallory's flag holds 3 posts and follows a closed flag
+        conn.execute(
+            sa.text(
+                "UPDATE flags SET posts = 3, previous_mention_id = 'm0' WHERE mention_id = 'm3'"
+            )
+        )
     day = dt.date(2026, 11, 20)
     # 14 quiet days (40 mentions, 4 negative), then a bad day: 120 mentions, 60 negative.
     for n in range(1, 15):
@@ -72,6 +78,7 @@ def test_digest_has_the_numbers_the_flags_spikes_and_a_png(
     ]:
         assert heading in html and author in html
     assert SCRIPT_TEXT not in html and "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+    assert '<td class="num">3 (again)</td>' in html  # grouped posts, a relapse
     assert '<img src="chart.png"' in html
     data = chart.read_bytes()
     assert data.startswith(PNG_MAGIC) and b"IEND" in data[-16:]

@@ -9,6 +9,7 @@ import pytest
 import sqlalchemy as sa
 
 from sentiment_monitor.config import load_config
+from sentiment_monitor.flags import set_status
 from sentiment_monitor.pipeline import run_day
 from sentiment_monitor.warehouse import make_engine
 from tests.conftest import DATA, ROOT, write_config
@@ -44,6 +45,8 @@ def test_every_example_runs_and_returns_rows(warehouse_url: str, tmp_path: Path)
     for day in ("2026-11-01", "2026-11-02"):
         run_day(day, config=config, url=warehouse_url)
     engine = make_engine(warehouse_url)
+    # A change someone made on the flags page, for the flag_history example.
+    assert set_status(engine, "mastodon", "1003", "detractor", status="resolved", changed_by="sam")
     ran = 0
     for dialect, sql in blocks():
         if dialect not in (None, engine.dialect.name):

@@ -233,3 +233,60 @@ def test_only_web_links_become_links(client: TestClient, sqlite_url: str) -> Non
         "/sentiment/flag", params={"platform": "mastodon", "mention_id": "m4", "kind": "promoter"}
     )
     assert 'href="https://social.example/@bob/m4"' in good.text
+
+
+def test_changes_on_the_page_are_kept_with_the_users_name(
+    client: TestClient, sqlite_url: str
+) -> None:
+    auth = {"Authorization": f"Bearer {GOOD}"}
+    key = {"platform": "mastodon", "mention_id": "m3", "kind": "detractor"}
+    changed = client.post("/sentiment/api/flag", headers=auth, json={**CHANGE, "note": "called"})
+    assert changed.status_code == 200, changed.text
+    changes = client.get("/sentiment/api/flag/history", params=key, headers=auth).json()
+    assert [(c["changed_by"], c["field"], c["old_value"], c["new_value"]) for c in changes] == [
+        ("cm", "status", "open", "resolved"),
+        ("cm", "note", None, "called"),
+    ]
+    assert all(c["changed_at"] for c in changes)
+    one = client.get("/sentiment/api/flag", params=key, headers=auth).json()
+    assert one["history"] == changes and one["status_changed_by"] == "cm"
+    missing = client.get("/sentiment/api/flag/history", params={**key, "mention_id": "x"})
+    assert missing.status_code == 401  # no user
+    assert (
+        client.get(
+            "/sentiment/api/flag/history", params={**key, "mention_id": "x"}, headers=auth
+        ).status_code
+        == 404
+    )
+    client.cookies.set("_token", GOOD)
+    page = client.get("/sentiment/flag", params=key)
+    assert 'id="history"' in page.text and "called" in page.text and "<td>cm</td>" in page.text
+
+
+def test_a_relapse_links_to_the_closed_flag_on_page_and_api(
+    client: TestClient, sqlite_url: str
+) -> None:
+    with make_engine(sqlite_url).begin() as conn:
+        conn.execute(sa.text("UPDATE flags SET status = 'resolved' WHERE mention_id = 'm3'"))
+        conn.execute(
+            sa.text(
+                """
+                INSERT INTO flags (platform, mention_id, kind, day, author, created_at, compound,
+                    priority, reason, status, previous_mention_id)
+                SELECT platform, 'm4', 'detractor', day, 'mallory', created_at, -0.9, 95,
+                    'again', 'open', 'm3'
+                FROM flags WHERE mention_id = 'm3'
+                """
+            )
+        )
+    auth = {"Authorization": f"Bearer {GOOD}"}
+    key = {"platform": "mastodon", "mention_id": "m4", "kind": "detractor"}
+    one = client.get("/sentiment/api/flag", params=key, headers=auth).json()
+    assert one["previous_mention_id"] == "m3"
+    assert one["previous"]["status"] == "resolved" and one["previous"]["mention_id"] == "m3"
+    listed = client.get("/sentiment/api/flags?kind=detractor", headers=auth).json()
+    assert listed[0]["mention_id"] == "m4" and listed[0]["previous_mention_id"] == "m3"
+    client.cookies.set("_token", GOOD)
+    page = client.get("/sentiment/flag", params=key)
+    assert 'id="previous"' in page.text and "mention_id=m3" in page.text
+    assert 'class="again"' in client.get("/sentiment/flags").text

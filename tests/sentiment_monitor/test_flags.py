@@ -23,7 +23,11 @@ def test_priority_weighs_severity_reach_and_repetition() -> None:
     assert third > single
     assert priority(-0.9, 500, 1, RULES) > priority(-0.6, 500, 1, RULES)
     assert priority(-0.7, 50_000, 1, RULES) > priority(-0.7, 50, 1, RULES)
-    assert 0 <= priority(-1.0, 10**9, 99, RULES) <= 100 and priority(0.0, None, 1, RULES) == 0
+    assert priority(-1.0, 10**9, 99, RULES) == 100
+    assert priority(0.0, None, 1, RULES, age_days=7) == 0
+    # Recency: the same complaint ranks lower as its latest post ages, down to 0 after a week.
+    ages = [priority(-0.7, 500, 1, RULES, age_days=a) for a in range(9)]
+    assert ages == sorted(ages, reverse=True) and ages[0] - ages[7] == 15 and ages[7] == ages[8]
 
 
 def post(i: int, author: str, text: str, **extra: object) -> dict:

@@ -23,6 +23,22 @@ from tests.conftest import DATA, write_config
 
 #: The tables of release 0001 and the columns run_log had then.
 V1_TABLES = ("mentions", "flags", "rejects", "load_audit", "daily_sentiment")
+#: The columns of flags in release 0001, in order (later migrations add columns after them).
+V1_FLAG_COLUMNS = (
+    "platform",
+    "mention_id",
+    "kind",
+    "day",
+    "author",
+    "created_at",
+    "compound",
+    "priority",
+    "reason",
+    "status",
+    "assignee",
+    "note",
+    "status_changed_at",
+)
 V1_RUN_LOG = (
     "run_id",
     "day",
@@ -117,7 +133,7 @@ def test_upgrade_from_0001_keeps_every_row_and_status(
         conn.exec_driver_sql(V1_VIEW)
     assert not sa.inspect(old).has_table("authors")
     for table in V1_TABLES:
-        assert _copy(scratch, old, table, None) > 0
+        assert _copy(scratch, old, table, V1_FLAG_COLUMNS if table == "flags" else None) > 0
     assert _copy(scratch, old, "run_log", V1_RUN_LOG) == 2
     before = snapshot(old, V1_TABLES)
     with old.connect() as conn:
@@ -125,7 +141,15 @@ def test_upgrade_from_0001_keeps_every_row_and_status(
 
     assert ensure_schema(old) == list(range(2, latest_version() + 1))
 
-    assert snapshot(old, V1_TABLES) == before  # every row, every status, unchanged
+    after = snapshot(old, V1_TABLES)
+    # 0003 adds columns to flags: the 0001 columns of every row are unchanged.
+    after["flags"] = [row[: len(V1_FLAG_COLUMNS)] for row in after["flags"]]
+    assert after == before  # every row, every status, unchanged
+    with old.connect() as conn:
+        grouped = conn.execute(
+            sa.text("SELECT COUNT(*) FROM flags WHERE posts = 1 AND latest_mention_id = mention_id")
+        ).scalar_one()
+    assert grouped == len(before["flags"])  # each 0001 flag holds its one post
     with old.connect() as conn:
         run_log_after = conn.execute(
             sa.text(f"SELECT {', '.join(V1_RUN_LOG)} FROM run_log ORDER BY day")

@@ -9,7 +9,7 @@ import pyarrow.parquet as pq
 from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
 
 from sentiment_monitor.records import NORMALIZED_SCHEMA, label_for
-from sentiment_monitor.scoring import ScoreSettings, score_parts, score_text
+from sentiment_monitor.scoring import ScoreSettings, combine, group_parts, score_parts, score_text
 
 SETTINGS = ScoreSettings()
 
@@ -90,3 +90,41 @@ def test_parallel_scoring_equals_inline(tmp_path: Path) -> None:
     assert inline.unscored == 6
     for a, b in zip(inline.parts, spread.parts, strict=True):
         assert pq.read_table(a).equals(pq.read_table(b))
+
+
+def test_score_skips_the_rows_normalize_marked_as_later_copies(tmp_path: Path) -> None:
+    import numpy as np
+
+    from sentiment_monitor.normalize import drop_path
+
+    part = _part(tmp_path / "part-00000-000.parquet", ["good", "dup", "bad", "dup", "fine"])
+    np.save(drop_path(part), np.array([1, 3]))
+    result = score_parts([part], tmp_path / "scored", SETTINGS, 1, "2026-11-01")
+    kept = pq.read_table(result.parts[0]).column("mention_id").to_pylist()
+    assert kept == ["0", "2", "4"] and result.rows == 3
+
+
+def test_groups_keep_the_order_and_share_the_rows() -> None:
+    parts = [f"p{i}" for i in range(7)]
+    rows = [50, 50, 10, 50, 50, 50, 5]
+    for groups in range(1, 10):
+        cut = group_parts(parts, rows, groups)
+        assert [p for g in cut for p in g] == parts
+        assert len(cut) == min(groups, len(parts)) and all(cut)
+    assert group_parts(parts, rows, 2) == [parts[:4], parts[4:]]
+    assert group_parts([], [], 3) == [[]]
+
+
+def test_mapped_groups_combine_to_the_single_task_result(tmp_path: Path) -> None:
+    texts = ["good", "bad", "meh", "GREAT!!!", "awful :(", "fine I guess"] * 5
+    parts = [_part(tmp_path / f"part-{i}.parquet", texts[i::4]) for i in range(4)]
+    whole = score_parts(parts, tmp_path / "whole", SETTINGS, 1, "2026-11-01").to_dict()
+    groups = group_parts(parts, None, 3)
+    results = [
+        score_parts(g, tmp_path / f"group-{i}", SETTINGS, 1, "2026-11-01").to_dict() | {"group": i}
+        for i, g in enumerate(groups)
+    ]
+    combined = combine("2026-11-01", results)
+    for key in ("rows", "scored", "unscored", "truncated", "labels"):
+        assert combined[key] == whole[key]
+    assert [Path(p).name for p in combined["parts"]] == [Path(p).name for p in whole["parts"]]

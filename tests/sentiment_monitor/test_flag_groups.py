@@ -1,0 +1,258 @@
+"""Flags that group by author and thread, rank with recency, remember people's changes, link a
+relapse to the closed flag before it, and come out the same from reruns and backfills."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+from sentiment_monitor.config import load_config
+from sentiment_monitor.flags import history, priority, set_status
+from sentiment_monitor.pipeline import run_day
+from sentiment_monitor.warehouse import make_engine, snapshot
+from tests.conftest import write_config
+from tests.sentiment_monitor.test_flags import write_day
+
+ANGRY = "@lumencoffee terrible, awful service. I hate it"
+HAPPY = "@lumencoffee wonderful, amazing coffee, love it!"
+
+
+def rec(i: int, author: str, text: str, day: int, hour: int = 10, **extra: object) -> dict:
+    return {
+        "platform": "mastodon",
+        "id": str(i),
+        "author": author,
+        "text": text,
+        "created_at": f"2026-11-{day:02d}T{hour:02d}:{i % 60:02d}:00Z",
+        "author_followers": 300,
+        **extra,
+    }
+
+
+@pytest.fixture
+def setup(tmp_path: Path, warehouse_url: str):
+    exports = tmp_path / "exports"
+    config = load_config(write_config(tmp_path / "c.yaml", exports, tmp_path / "st"))
+    return exports, config, warehouse_url
+
+
+def flags_of(url: str) -> dict[tuple[str, str], dict]:
+    with make_engine(url).connect() as conn:
+        rows = conn.execute(sa.text("SELECT * FROM flags")).mappings().all()
+    return {(r["mention_id"], r["kind"]): dict(r) for r in rows}
+
+
+# Day 1: the brand posts; grumpy complains twice under it (one reply to the other) and once in
+# a thread of their own; nora complains once under the brand's post.
+DAY1 = [
+    rec(100, "lumencoffee", "New autumn blend is out today!", 1, 8),
+    rec(101, "grumpy", ANGRY, 1, 9, in_reply_to_id="100"),
+    rec(102, "grumpy", ANGRY + " so much", 1, 10, in_reply_to_id="101"),
+    rec(103, "grumpy", ANGRY + " again", 1, 11),
+    rec(104, "nora", ANGRY, 1, 12, in_reply_to_id="100"),
+]
+
+
+def test_one_flag_per_author_and_thread_keyed_by_the_first_post(setup) -> None:
+    exports, config, url = setup
+    write_day(exports, "2026-11-01", DAY1)
+    run_day("2026-11-01", config=config, url=url)
+    found = flags_of(url)
+    assert set(found) == {("101", "detractor"), ("103", "detractor"), ("104", "detractor")}
+    thread = found[("101", "detractor")]
+    assert thread["posts"] == 2 and thread["thread_root_id"] == "100"
+    assert thread["latest_mention_id"] == "102"
+    assert "2 negative posts in this thread" in thread["reason"]
+    assert found[("103", "detractor")]["posts"] == 1
+    assert found[("103", "detractor")]["thread_root_id"] == "103"  # its own thread
+    assert found[("104", "detractor")]["author"] == "nora"
+    # grumpy made three complaints that week: both of their flags count them.
+    assert found[("101", "detractor")]["repeats"] == 3 == found[("103", "detractor")]["repeats"]
+    assert found[("103", "detractor")]["priority"] > found[("104", "detractor")]["priority"]
+
+
+def test_a_later_post_joins_the_open_flag_and_reranks_it(setup) -> None:
+    exports, config, url = setup
+    write_day(exports, "2026-11-01", DAY1)
+    write_day(
+        exports, "2026-11-02", [rec(201, "nora", ANGRY + " still", 2, 9, in_reply_to_id="104")]
+    )
+    run_day("2026-11-01", config=config, url=url)
+    before = flags_of(url)[("104", "detractor")]
+    assert set_status(make_engine(url), "mastodon", "104", "detractor", status="in_progress")
+    run_day("2026-11-02", config=config, url=url)
+    after = flags_of(url)
+    assert ("201", "detractor") not in after  # joined, not a new flag
+    nora = after[("104", "detractor")]
+    assert (nora["posts"], nora["latest_mention_id"], str(nora["latest_day"])) == (
+        2,
+        "201",
+        "2026-11-02",
+    )
+    assert nora["status"] == "in_progress"  # people's status kept
+    assert nora["repeats"] == 2 and nora["priority"] > before["priority"]
+    assert "2nd complaint in 7 days" in nora["reason"]
+
+
+def test_recency_sinks_older_flags_and_sql_agrees_with_the_formula(setup) -> None:
+    exports, config, url = setup
+    write_day(exports, "2026-11-01", [rec(1, "ann", ANGRY, 1)])
+    write_day(exports, "2026-11-04", [rec(2, "ben", ANGRY, 4)])
+    run_day("2026-11-01", config=config, url=url)
+    fresh = flags_of(url)[("1", "detractor")]
+    assert fresh["recency"] == 1.0
+    run_day("2026-11-04", config=config, url=url)
+    found = flags_of(url)
+    old, new = found[("1", "detractor")], found[("2", "detractor")]
+    assert old["compound"] == new["compound"]  # same text, same reach
+    assert old["recency"] == pytest.approx(1 - 3 / 7) and new["recency"] == 1.0
+    assert old["priority"] < fresh["priority"] and old["priority"] < new["priority"]
+    for flag, age in ((old, 3), (new, 0)):
+        assert flag["priority"] == priority(
+            flag["compound"], flag["author_followers"], flag["repeats"], config.flags, age
+        )
+
+
+def test_a_closed_flag_stays_closed_and_a_relapse_links_to_it(setup) -> None:
+    exports, config, url = setup
+    write_day(exports, "2026-11-01", DAY1)
+    write_day(
+        exports,
+        "2026-11-02",
+        [
+            rec(201, "grumpy", ANGRY + " nobody answers", 2, 9, in_reply_to_id="102"),
+            rec(202, "grumpy", ANGRY + " new topic", 2, 10),
+        ],
+    )
+    run_day("2026-11-01", config=config, url=url)
+    engine = make_engine(url)
+    assert set_status(engine, "mastodon", "101", "detractor", status="resolved", changed_by="cm")
+    run_day("2026-11-02", config=config, url=url)
+    found = flags_of(url)
+    closed = found[("101", "detractor")]
+    assert (closed["status"], closed["posts"], closed["latest_mention_id"]) == (
+        "resolved",
+        2,
+        "102",
+    )
+    again = found[("201", "detractor")]  # same thread, after the resolved flag: a new flag
+    assert again["previous_mention_id"] == "101" and again["posts"] == 1
+    assert "again after an earlier flag was closed" in again["reason"]
+    # Another thread: the author's last closed flag is the one it follows.
+    assert found[("202", "detractor")]["previous_mention_id"] == "101"
+    # The still-open flag of day 1 (their own thread) links to nothing.
+    assert found[("103", "detractor")]["previous_mention_id"] is None
+
+
+def test_set_status_records_who_changed_what_and_when(setup) -> None:
+    exports, config, url = setup
+    write_day(exports, "2026-11-01", DAY1)
+    run_day("2026-11-01", config=config, url=url)
+    engine = make_engine(url)
+    key = ("mastodon", "103", "detractor")
+    assert set_status(engine, *key, status="in_progress", assignee="sam", changed_by="alice")
+    assert set_status(engine, *key, assignee="sam", changed_by="bob")  # no change: no row
+    assert set_status(engine, *key, status="resolved", note="refund sent", changed_by="bob")
+    assert set_status(engine, *key, assignee="", changed_by="carol")  # cleared
+    rows = history(engine, *key)
+    assert [(r["changed_by"], r["field"], r["old_value"], r["new_value"]) for r in rows] == [
+        ("alice", "status", "open", "in_progress"),
+        ("alice", "assignee", None, "sam"),
+        ("bob", "status", "in_progress", "resolved"),
+        ("bob", "note", None, "refund sent"),
+        ("carol", "assignee", "sam", None),
+    ]
+    assert all(r["changed_at"] is not None for r in rows)
+    flag = flags_of(url)[("103", "detractor")]
+    assert flag["status_changed_by"] == "bob" and flag["status_changed_at"] is not None
+    # A flag someone touched and set back to open is still theirs: a rerun keeps it.
+    assert set_status(engine, "mastodon", "104", "detractor", assignee="x", changed_by="dee")
+    assert set_status(engine, "mastodon", "104", "detractor", assignee="", changed_by="dee")
+    write_day(exports, "2026-11-01", [r for r in DAY1 if r["id"] != "104"])
+    run_day("2026-11-01", config=config, url=url)
+    found = flags_of(url)
+    assert ("104", "detractor") in found  # no longer qualifies, but has a history
+    assert found[("103", "detractor")]["status"] == "resolved"
+    assert len(history(engine, *key)) == 5
+
+
+WEEK = {
+    "2026-11-01": DAY1,
+    "2026-11-02": [
+        rec(201, "grumpy", ANGRY + " nobody answers", 2, 9, in_reply_to_id="102"),
+        rec(202, "fan", HAPPY, 2, 10),
+        rec(203, "nora", "@lumencoffee do you ship to Canada?", 2, 11),
+    ],
+    "2026-11-03": [
+        rec(301, "lumencoffee", "@nora yes we do!", 3, 8, in_reply_to_id="203"),
+        rec(302, "fan", HAPPY + " again", 3, 9, in_reply_to_id="202"),
+        rec(303, "grumpy", ANGRY + " third day", 3, 10),
+    ],
+}
+
+
+def test_reruns_and_out_of_order_backfills_give_the_same_flags(
+    setup, more_warehouses: Callable[[], str]
+) -> None:
+    exports, config, url = setup
+    for day, records in WEEK.items():
+        write_day(exports, day, records)
+    for day in WEEK:
+        run_day(day, config=config, url=url)
+    in_order = snapshot(make_engine(url), ("flags",))
+    assert in_order["flags"]
+    found = flags_of(url)
+    assert ("203", "question") not in found  # answered on day 3: withdrawn
+    assert found[("202", "promoter")]["posts"] == 2
+    assert found[("101", "detractor")]["posts"] == 3
+    run_day("2026-11-02", config=config, url=url)  # a rerun
+    assert snapshot(make_engine(url), ("flags",)) == in_order
+    other = more_warehouses()
+    for day in ("2026-11-03", "2026-11-01", "2026-11-02", "2026-11-01"):
+        run_day(day, config=config, url=other)
+    assert snapshot(make_engine(other), ("flags",)) == in_order
+
+
+def test_reruns_keep_what_people_wrote(setup) -> None:
+    exports, config, url = setup
+    for day, records in WEEK.items():
+        write_day(exports, day, records)
+    for day in WEEK:
+        run_day(day, config=config, url=url)
+    engine = make_engine(url)
+    key = ("mastodon", "101", "detractor")
+    assert set_status(engine, *key, status="in_progress", assignee="sam", note="DM", changed_by="a")
+    people = {k: flags_of(url)[("101", "detractor")][k] for k in ("status", "assignee", "note")}
+    logged = history(engine, *key)
+    for day in ("2026-11-01", "2026-11-03", "2026-11-02"):
+        run_day(day, config=config, url=url)
+    flag = flags_of(url)[("101", "detractor")]
+    assert {k: flag[k] for k in people} == people and history(engine, *key) == logged
+    assert flag["posts"] == 3
+
+
+def test_author_views_list_top_promoters_and_repeat_detractors(setup) -> None:
+    exports, config, url = setup
+    for day, records in WEEK.items():
+        write_day(exports, day, records)
+    run_day("2026-11-01", config=config, url=url)
+    run_day("2026-11-02", config=config, url=url)
+    set_status(make_engine(url), "mastodon", "103", "detractor", status="resolved")
+    run_day("2026-11-03", config=config, url=url)
+    with make_engine(url).connect() as conn:
+        promoters = conn.execute(
+            sa.text("SELECT author, promoter_posts, promoter_rank FROM top_promoters")
+        ).all()
+        detractors = {
+            r.author: r
+            for r in conn.execute(sa.text("SELECT * FROM repeat_detractors")).mappings().all()
+        }
+    assert [tuple(r) for r in promoters] == [("fan", 2, 1)]
+    assert set(detractors) == {"grumpy"}  # nora complained once
+    grumpy = detractors["grumpy"]
+    assert grumpy["detractor_posts"] == 5 and grumpy["detractor_flags"] == 3
+    assert grumpy["closed_flags"] == 1 and grumpy["open_flags"] == 2
+    assert grumpy["relapses"] == 1  # 303 came after the resolved 103
