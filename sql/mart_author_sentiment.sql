@@ -1,6 +1,6 @@
--- Recompute author_sentiment for the days in :days (bound as an expanding list): one row per
--- day, platform and author of the public's posts collected that day (the brand's own posts are
--- left out). net_sentiment = (positive - negative) / scored, as in daily_sentiment.
+-- Recompute author_sentiment for the days in :days (bound as an expanding list), from mart_posts:
+-- one row per day, platform and author of the public's posts collected that day (the brand's own
+-- posts are left out). net_sentiment = (positive - negative) / scored, as in daily_sentiment.
 DELETE FROM author_sentiment WHERE day IN :days;
 INSERT INTO author_sentiment (
     day, platform, author, posts, scored, positive, neutral, negative, mean_compound,
@@ -17,6 +17,6 @@ SELECT day, platform, author,
             THEN CAST(SUM(CASE WHEN label = 'positive' THEN 1 ELSE 0 END)
                       - SUM(CASE WHEN label = 'negative' THEN 1 ELSE 0 END) AS DOUBLE PRECISION)
                  / SUM(CASE WHEN label <> 'unscored' THEN 1 ELSE 0 END) END
-FROM mentions
-WHERE day IN :days AND NOT is_brand
+FROM mart_posts
+WHERE is_brand = 0
 GROUP BY day, platform, author;

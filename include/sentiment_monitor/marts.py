@@ -1,8 +1,10 @@
 """Marts: the reporting tables analysts read, rebuilt for the days a run changed.
 
-``daily_sentiment`` and ``author_sentiment`` come from ``sql/mart_*.sql``; ``response_metrics``
-is built here in Python because its median time to the brand's first reply must come out the
-same on SQLite and PostgreSQL, which share no median function or timestamp arithmetic. Each mart
+The days' mentions are read once into a temporary ``mart_posts`` (``sql/mart_posts.sql``);
+``daily_sentiment`` and ``author_sentiment`` are aggregates of it (``sql/mart_*.sql``);
+``response_metrics`` sums its counts in SQL and takes its median time to the brand's first reply
+in Python over the answered posts only, because it must come out the same on SQLite and
+PostgreSQL, which share no median function or timestamp arithmetic. Each mart
 is a pure function of the base tables for the days it covers, so rebuilding the days a run
 touched (its own day, and the earlier days whose posts the brand answered that day) keeps the
 marts right without ever rescanning the whole warehouse.
@@ -13,14 +15,22 @@ from __future__ import annotations
 import datetime as dt
 import statistics
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
-from sentiment_monitor.warehouse import day_param, lock_warehouse, render_sql
+from sentiment_monitor.warehouse import (
+    analyze,
+    day_param,
+    lock_warehouse,
+    render_sql,
+    temp_table,
+    tune,
+)
 
+#: The days' posts with their lookups, read by every mart (``mart_posts``, temporary).
+MART_POSTS_FILE = "mart_posts.sql"
 #: Mart files, in the order they are built.
 MART_FILES: tuple[str, ...] = ("mart_daily_sentiment.sql", "mart_author_sentiment.sql")
 
@@ -42,14 +52,19 @@ def _timestamp(value: Any) -> dt.datetime:
     return dt.datetime.fromisoformat(str(value))
 
 
-@dataclass
-class _Day:
-    public_posts: int = 0
-    questions: int = 0
-    questions_answered: int = 0
-    detractors: int = 0
-    detractors_answered: int = 0
-    waits: list[float] = field(default_factory=list)
+def stage_posts(conn: Connection, days: Sequence[Any]) -> None:
+    """Fill the temporary ``mart_posts`` with the days' mentions (``sql/mart_posts.sql``)."""
+    temp_table(
+        conn,
+        "mart_posts",
+        "day {date_type}, platform VARCHAR(32), author VARCHAR(512), is_brand INTEGER,"
+        " label VARCHAR(16), compound DOUBLE PRECISION, created_at {timestamp_type},"
+        " asks_brand INTEGER, detractor INTEGER, first_brand_reply_at {timestamp_type}",
+    )
+    for statement in render_sql(MART_POSTS_FILE, conn.dialect.name):
+        conn.execute(_days(statement), {"days": list(days)})
+    if conn.dialect.name == "postgresql":
+        analyze(conn, "mart_posts")
 
 
 def build_response_metrics(conn: Connection, days: Sequence[Any]) -> None:
@@ -58,47 +73,60 @@ def build_response_metrics(conn: Connection, days: Sequence[Any]) -> None:
     A question is a post asking something of the brand (as in daily_sentiment), a detractor post
     one with a detractor flag; answered means the brand replied to that very post. The median
     wait is over every public post of the day the brand answered, from the post to the brand's
-    first reply, computed in Python so both databases give the same number.
+    first reply, computed in Python so both databases give the same number: only the answered
+    posts travel, the counts are summed in SQL. Reads ``mart_posts`` (see :func:`stage_posts`).
     """
-    rows = conn.execute(
-        _days(
+    counts = conn.execute(
+        sa.text(
             """
-            SELECT m.day, m.platform, m.created_at,
-                   CASE WHEN m.is_question AND (m.mentions_brand OR EXISTS (
-                            SELECT 1 FROM mentions p
-                            WHERE p.platform = m.platform AND p.mention_id = m.in_reply_to_id
-                              AND p.is_brand))
-                        THEN 1 ELSE 0 END AS asks_brand,
-                   CASE WHEN EXISTS (
-                            SELECT 1 FROM flags f
-                            WHERE f.platform = m.platform AND f.mention_id = m.mention_id
-                              AND f.kind = 'detractor')
-                        THEN 1 ELSE 0 END AS detractor,
-                   (SELECT MIN(r.created_at) FROM mentions r
-                    WHERE r.platform = m.platform AND r.in_reply_to_id = m.mention_id
-                      AND r.is_brand) AS first_brand_reply_at
-            FROM mentions m
-            WHERE m.day IN :days AND NOT m.is_brand
+            SELECT day, platform, COUNT(*),
+                   SUM(asks_brand),
+                   SUM(CASE WHEN asks_brand = 1 AND first_brand_reply_at IS NOT NULL
+                            THEN 1 ELSE 0 END),
+                   SUM(detractor),
+                   SUM(CASE WHEN detractor = 1 AND first_brand_reply_at IS NOT NULL
+                            THEN 1 ELSE 0 END)
+            FROM mart_posts WHERE is_brand = 0
+            GROUP BY day, platform
             """
-        ),
-        {"days": list(days)},
+        )
+    ).all()
+    waits: dict[tuple[Any, str], list[float]] = {}
+    answered = conn.execute(
+        sa.text(
+            "SELECT day, platform, created_at, first_brand_reply_at FROM mart_posts"
+            " WHERE is_brand = 0 AND first_brand_reply_at IS NOT NULL"
+        )
     )
-    per_day: dict[tuple[Any, str], _Day] = {}
-    for day, platform, created_at, asks_brand, detractor, replied_at in rows:
-        cell = per_day.setdefault((day, platform), _Day())
-        answered = replied_at is not None
-        cell.public_posts += 1
-        cell.questions += int(asks_brand)
-        cell.questions_answered += int(asks_brand and answered)
-        cell.detractors += int(detractor)
-        cell.detractors_answered += int(detractor and answered)
-        if answered:
-            seconds = (_timestamp(replied_at) - _timestamp(created_at)).total_seconds()
-            # Clients set their own clocks (Bluesky's createdAt can lie): never a negative wait.
-            cell.waits.append(max(0.0, seconds))
+    for day, platform, created_at, replied_at in answered:
+        seconds = (_timestamp(replied_at) - _timestamp(created_at)).total_seconds()
+        # Clients set their own clocks (Bluesky's createdAt can lie): never a negative wait.
+        waits.setdefault((day, platform), []).append(max(0.0, seconds))
     conn.execute(_days("DELETE FROM response_metrics WHERE day IN :days"), {"days": list(days)})
-    if not per_day:
+    if not counts:
         return
+    rows = []
+    for day, platform, posts, questions, q_answered, detractors, d_answered in sorted(
+        counts, key=lambda row: (str(row[0]), row[1])
+    ):
+        cell = waits.get((day, platform), [])
+        questions, q_answered = int(questions or 0), int(q_answered or 0)
+        detractors, d_answered = int(detractors or 0), int(d_answered or 0)
+        rows.append(
+            {
+                "day": day,
+                "platform": platform,
+                "public_posts": int(posts),
+                "answered_posts": len(cell),
+                "questions": questions,
+                "questions_answered": q_answered,
+                "questions_share": q_answered / questions if questions else None,
+                "detractors": detractors,
+                "detractors_answered": d_answered,
+                "detractors_share": d_answered / detractors if detractors else None,
+                "median": statistics.median(cell) if cell else None,
+            }
+        )
     conn.execute(
         sa.text(
             """
@@ -110,29 +138,17 @@ def build_response_metrics(conn: Connection, days: Sequence[Any]) -> None:
                 :detractors_share, :median)
             """
         ),
-        [
-            {
-                "day": day,
-                "platform": platform,
-                "public_posts": c.public_posts,
-                "answered_posts": len(c.waits),
-                "questions": c.questions,
-                "questions_answered": c.questions_answered,
-                "questions_share": c.questions_answered / c.questions if c.questions else None,
-                "detractors": c.detractors,
-                "detractors_answered": c.detractors_answered,
-                "detractors_share": (
-                    c.detractors_answered / c.detractors if c.detractors else None
-                ),
-                "median": statistics.median(c.waits) if c.waits else None,
-            }
-            for (day, platform), c in sorted(per_day.items(), key=lambda item: str(item[0]))
-        ],
+        rows,
     )
 
 
 def build_marts(engine: Engine, days: Sequence[str]) -> dict[str, int]:
-    """Rebuild every mart for ``days`` in one transaction; return rows per mart after the build."""
+    """Rebuild every mart for ``days`` in one transaction; return rows per mart after the build.
+
+    The days' mentions are read once, into ``mart_posts`` with each post's lookups (question
+    to the brand, detractor flag, the brand's first reply) done by index probes; the three
+    marts are aggregates of that table. Nothing outside the days' rows and their probes is read.
+    """
     if not days:
         return {}
     values = [day_param(engine, d) for d in sorted(set(days))]
@@ -140,10 +156,12 @@ def build_marts(engine: Engine, days: Sequence[str]) -> dict[str, int]:
     with engine.begin() as conn:
         # Two runs can touch the same earlier day (a rerun and a late answer): one at a time.
         lock_warehouse(conn)
+        tune(conn)
         # Days a backfill changed behind their marts' back (see load_day) are rebuilt too.
         queued = [d for (d,) in conn.execute(sa.text("SELECT day FROM stale_mart_days"))]
         values = sorted(set(values) | set(queued))
         conn.execute(sa.text("DELETE FROM stale_mart_days"))
+        stage_posts(conn, values)
         for name in MART_FILES:
             for statement in render_sql(name, engine.dialect.name):
                 conn.execute(_days(statement), {"days": values} if ":days" in statement else {})

@@ -127,11 +127,16 @@ def score(config: Config, day: str, normalized: dict[str, Any]) -> dict[str, Any
 
 
 def validate(config: Config, day: str, scored: dict[str, Any]) -> dict[str, Any]:
-    """Run the Great Expectations suites over the scored parts."""
+    """Run the Great Expectations suites over the scored parts, across this worker's cores."""
     from sentiment_monitor.validation import validate_parts
 
     started = time.perf_counter()
-    result = validate_parts(scored["parts"], staging_dir(config, day) / "validated", day).to_dict()
+    result = validate_parts(
+        scored["parts"],
+        staging_dir(config, day) / "validated",
+        day,
+        worker_count(config.scoring.workers),
+    ).to_dict()
     log.info("validated %s: %d passed, %d rejected", day, result["passed"], result["rejected"])
     return _timed(result, started)
 

@@ -10,14 +10,21 @@ Two suites, defined once here and reviewed like code:
   here means something upstream is broken: the task fails, naming the failing expectations, and
   nothing is loaded.
 
-Validation runs part by part, so memory stays bounded. Great Expectations is imported inside the
+The batch-level column check runs on a frame without rows (GX's own expectation, on the part's
+column names), the other expectations on frames of only the columns they read, in batches of up
+to ``BATCH_ROWS`` rows made of whole parts (so memory stays bounded; duplicates are caught across
+all the parts of a batch). A large day is spread over a few spawned processes, so Great
+Expectations' memory never joins the task's own. Great Expectations is imported inside the
 functions: it costs seconds and hundreds of MB, and must never load at DAG parse time.
 """
 
 from __future__ import annotations
 
+import concurrent.futures
 import json
 import logging
+import multiprocessing
+import os
 import shutil
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -79,7 +86,6 @@ def _batch_expectations() -> list[Any]:
 
     e = gx.expectations
     return [
-        e.ExpectTableColumnsToMatchSet(column_set=list(SCORED_SCHEMA.names), exact_match=True),
         e.ExpectCompoundColumnsToBeUnique(column_list=["platform", "mention_id"]),
         e.ExpectColumnValuesToBeBetween(column="compound", min_value=-1, max_value=1),
         e.ExpectColumnValuesToBeBetween(column="pos", min_value=0, max_value=1),
@@ -88,14 +94,43 @@ def _batch_expectations() -> list[Any]:
     ]
 
 
+def _columns_expectations() -> list[Any]:
+    import great_expectations as gx
+
+    e = gx.expectations
+    return [
+        e.ExpectTableColumnsToMatchSet(column_set=list(SCORED_SCHEMA.names), exact_match=True),
+    ]
+
+
+#: The columns each suite's expectations read (GX copies every column of a frame at each row
+#: filter it applies, so a suite is given only these).
+ROW_COLUMNS: tuple[str, ...] = (
+    "platform",
+    "mention_id",
+    "day",
+    "author",
+    "created_at",
+    "text",
+    "label",
+    "author_followers",
+)
+BATCH_COLUMNS: tuple[str, ...] = ("platform", "mention_id", "compound", "pos", "neu", "neg")
+
+
 class Validator:
-    """One ephemeral GX context with both suites, reused for every part of a day."""
+    """One ephemeral GX context with the suites, reused for every batch a process validates."""
 
     def __init__(self) -> None:
         import great_expectations as gx
+        from great_expectations.execution_engine import pandas_execution_engine
 
         # GX logs hundreds of lines per run at INFO under Airflow; its progress bars too.
         logging.getLogger("great_expectations").setLevel(logging.WARNING)
+        # GX fingerprints every in-memory DataFrame under 1 GB (an md5 over a pandas hash of
+        # every cell: a third of a row suite's time) only to label the batch in its results;
+        # no expectation reads it. Skipping it changes no outcome.
+        pandas_execution_engine.HASH_THRESHOLD = 0
         self.context = gx.get_context(mode="ephemeral")
         try:
             from great_expectations.data_context.types.base import ProgressBarsConfig
@@ -111,6 +146,9 @@ class Validator:
         )
         self.batch_suite = self.context.suites.add(
             gx.ExpectationSuite(name="mentions_batch", expectations=_batch_expectations())
+        )
+        self.columns_suite = self.context.suites.add(
+            gx.ExpectationSuite(name="mentions_batch_columns", expectations=_columns_expectations())
         )
 
     def _validate(self, frame: Any, suite: Any, result_format: str) -> Any:
@@ -132,9 +170,20 @@ class Validator:
                 failures.setdefault(int(index), []).append(name)
         return failures
 
+    def columns_failures(self, columns: list[str]) -> list[str]:
+        """The column-set expectation, on a frame with no rows and exactly ``columns``."""
+        import pandas as pd
+
+        return self._failed(
+            self._validate(pd.DataFrame(columns=columns), self.columns_suite, "SUMMARY")
+        )
+
     def batch_failures(self, frame: Any) -> list[str]:
-        """Descriptions of the batch-level expectations the frame failed."""
-        outcome = self._validate(frame, self.batch_suite, "SUMMARY")
+        """Descriptions of the value expectations of the batch suite the frame failed."""
+        return self._failed(self._validate(frame, self.batch_suite, "SUMMARY"))
+
+    @staticmethod
+    def _failed(outcome: Any) -> list[str]:
         failed = []
         for item in outcome.results:
             if not item.success:
@@ -158,11 +207,129 @@ def describe(config: Any) -> str:
     return f"{config.type}({inner})"
 
 
-def validate_parts(parts: list[str], out_dir: Path, day: str) -> ValidateResult:
+#: Rows per GX batch at most: GX's cost per call is a fixed ~0.2 s, its memory follows the batch
+#: (about +1 KB per row while the row suite runs).
+BATCH_ROWS = 200_000
+#: Up to this many rows, validate in this process (GX stays in it); above, in spawned workers.
+IN_PROCESS_ROWS = 60_000
+#: Rows per validation worker. Each worker imports GX (4-6 s of CPU) and validates about 250,000
+#: rows a second: on 2 cores a second worker pays off only for days of millions of rows.
+WORKER_ROWS = 2_000_000
+
+_validator: Validator | None = None
+
+
+def _get_validator() -> Validator:
+    """This process's validator, built once (a pool worker keeps it for all its batches)."""
+    global _validator
+    if _validator is None:
+        _validator = Validator()
+    return _validator
+
+
+def plan_batches(parts: list[str], workers: int) -> list[list[tuple[int, str]]]:
+    """Group consecutive parts into batches of about equal rows, ``(number, part)`` each.
+
+    About ``BATCH_ROWS`` rows per batch at most (a part is never split); above
+    ``IN_PROCESS_ROWS`` rows, a multiple of ``workers`` batches so that every worker gets as
+    many rows.
+    """
+    rows = [pq.ParquetFile(part).metadata.num_rows for part in parts]
+    total = sum(rows)
+    count = -(-total // BATCH_ROWS)
+    if workers > 1 and total > IN_PROCESS_ROWS:
+        count = -(-max(count, workers) // workers) * workers
+    count = max(1, min(count, len(parts)))
+    batches: list[list[tuple[int, str]]] = [[] for _ in range(count)]
+    seen = 0
+    for number, (part, n) in enumerate(zip(parts, rows, strict=True)):
+        index = min(count - 1, int((seen + n / 2) * count / total)) if total else 0
+        batches[index].append((number, part))
+        seen += n
+    return [batch for batch in batches if batch]
+
+
+def _validate_batch(batch: list[tuple[int, str]], out_dir: str, day: str) -> dict[str, Any]:
+    """Validate one batch of parts with both suites; write its passing rows and rejects.
+
+    Runs in a pool worker (or in the caller for small days). Returns what the caller adds up;
+    ``batch_failed`` is non-empty when a batch-level expectation failed, and then nothing of
+    the batch is written.
+    """
+    validator = _get_validator()
+    names = [Path(part).name for _, part in batch]
+    # Every part's own column set, checked by GX on a frame without rows.
+    schemas = {tuple(pq.read_schema(part).names) for _, part in batch}
+    failed: list[str] = []
+    for columns in sorted(schemas):
+        failed += [f for f in validator.columns_failures(list(columns)) if f not in failed]
+    if failed:
+        return {"parts": names, "batch_failed": failed}
+    needed = sorted(set(ROW_COLUMNS) | set(BATCH_COLUMNS))
+    table = pa.concat_tables([pq.read_table(part, columns=needed) for _, part in batch])
+    failed = validator.batch_failures(table.select(list(BATCH_COLUMNS)).to_pandas())
+    if failed:
+        return {"parts": names, "batch_failed": failed}
+    failures = validator.row_failures(table.select(list(ROW_COLUMNS)).to_pandas())
+    del table
+    results = []
+    offset = 0
+    for number, part in batch:
+        rows = pq.ParquetFile(part).metadata.num_rows
+        mine = {i - offset: failures[i] for i in failures if offset <= i < offset + rows}
+        offset += rows
+        results.append(_write_part(number, part, mine, Path(out_dir), day) | {"rows": rows})
+    return {"parts": names, "batch_failed": [], "results": results}
+
+
+def _write_part(
+    number: int, part: str, failures: dict[int, list[str]], out_dir: Path, day: str
+) -> dict[str, Any]:
+    """The part's passing rows into ``mentions/``, its failing rows into ``rejects/``."""
+    path = out_dir / "mentions" / Path(part).name
+    if not failures:
+        # Nothing to drop: the validated part is the scored one (a hard link, no rewrite).
+        try:
+            os.link(part, path)
+        except OSError:
+            shutil.copyfile(part, path)
+        return {"mentions": str(path), "rejects": None, "rejected": 0, "failed": []}
+    table = pq.read_table(part)
+    reject_rows = []
+    for index in sorted(failures):
+        row = table.slice(index, 1).to_pylist()[0]
+        reject_rows.append(
+            {
+                "day": day,
+                "source": row.get("source") or "",
+                "file": Path(part).name,
+                "record_no": index + 1,
+                "stage": "validate",
+                "reason": "failed " + "; ".join(failures[index]),
+                "raw": json.dumps(row, ensure_ascii=False, default=str),
+            }
+        )
+    rejects = out_dir / "rejects" / f"validate-{number:05d}.parquet"
+    pq.write_table(pa.Table.from_pylist(reject_rows, schema=REJECT_SCHEMA), rejects)
+    keep = [i for i in range(table.num_rows) if i not in failures]
+    pq.write_table(table.take(pa.array(keep, pa.int64())), path, compression="zstd")
+    return {
+        "mentions": str(path),
+        "rejects": str(rejects),
+        "rejected": len(failures),
+        "failed": sorted({n for names in failures.values() for n in names}),
+    }
+
+
+def validate_parts(parts: list[str], out_dir: Path, day: str, workers: int = 1) -> ValidateResult:
     """Validate every scored part; write the passing rows and the row-level rejects to ``out_dir``.
 
-    Raises :class:`ValidationFailed` on the first batch-level failure, after logging every
-    failing expectation of that part.
+    Parts are validated in batches of up to ``BATCH_ROWS`` rows (only the columns the
+    expectations read). A day larger than ``IN_PROCESS_ROWS`` is validated in spawned
+    processes (up to ``workers``, one per ``WORKER_ROWS`` rows), so that Great Expectations'
+    memory stays out of the calling (task) process. Raises :class:`ValidationFailed` when a
+    batch-level expectation failed, naming every failing expectation of the first such batch;
+    nothing is loaded then.
     """
     if out_dir.exists():
         shutil.rmtree(out_dir)
@@ -171,53 +338,49 @@ def validate_parts(parts: list[str], out_dir: Path, day: str) -> ValidateResult:
     result = ValidateResult(day=day)
     if not parts:
         return result
-    validator = Validator()
     for suite in ("mentions_rows", "mentions_batch"):
         result.suites[suite] = {"parts": 0, "success": True, "failed": []}
-    for number, part in enumerate(parts):
-        table = pq.read_table(part)
-        frame = table.to_pandas()
-        result.rows += len(frame)
-        failed = validator.batch_failures(frame)
-        result.suites["mentions_batch"]["parts"] += 1
-        if failed:
-            result.suites["mentions_batch"].update(success=False, failed=failed)
-            for line in failed:
-                log.error("validation failed on %s: %s", Path(part).name, line)
-            raise ValidationFailed(
-                f"batch-level validation failed for day {day} on {Path(part).name}: "
-                + "; ".join(failed)
-            )
-        failures = validator.row_failures(frame)
-        result.suites["mentions_rows"]["parts"] += 1
-        if failures:
-            names = sorted({n for names in failures.values() for n in names})
-            result.suites["mentions_rows"]["failed"] = sorted(
-                set(result.suites["mentions_rows"]["failed"]) | set(names)
-            )
-            result.suites["mentions_rows"]["success"] = False
-            reject_rows = []
-            for index in sorted(failures):
-                row = table.slice(index, 1).to_pylist()[0]
-                reject_rows.append(
-                    {
-                        "day": day,
-                        "source": row.get("source") or "",
-                        "file": Path(part).name,
-                        "record_no": index + 1,
-                        "stage": "validate",
-                        "reason": "failed " + "; ".join(failures[index]),
-                        "raw": json.dumps(row, ensure_ascii=False, default=str),
-                    }
+    rows = sum(pq.ParquetFile(part).metadata.num_rows for part in parts)
+    # Each worker imports GX (seconds of CPU): one more only for WORKER_ROWS more rows.
+    processes = max(1, min(workers, len(parts), -(-rows // WORKER_ROWS)))
+    batches = plan_batches(parts, processes)
+    if rows <= IN_PROCESS_ROWS:
+        outcomes = [_validate_batch(batch, str(out_dir), day) for batch in batches]
+    else:
+        # spawn, not fork: the parent may be an Airflow task process with threads running.
+        context = multiprocessing.get_context("spawn")
+        with concurrent.futures.ProcessPoolExecutor(
+            max_workers=processes, mp_context=context
+        ) as pool:
+            outcomes = list(
+                pool.map(
+                    _validate_batch,
+                    batches,
+                    [str(out_dir)] * len(batches),
+                    [day] * len(batches),
                 )
-            path = out_dir / "rejects" / f"validate-{number:05d}.parquet"
-            pq.write_table(pa.Table.from_pylist(reject_rows, schema=REJECT_SCHEMA), path)
-            result.rejects.append(str(path))
-            keep = [i for i in range(table.num_rows) if i not in failures]
-            table = table.take(pa.array(keep, pa.int64()))
-            result.rejected += len(failures)
-        path = out_dir / "mentions" / Path(part).name
-        pq.write_table(table, path, compression="zstd")
-        result.parts.append(str(path))
-        result.passed += table.num_rows
+            )
+    for outcome in outcomes:
+        if outcome["batch_failed"]:
+            failed = outcome["batch_failed"]
+            result.suites["mentions_batch"].update(success=False, failed=failed)
+            where = ", ".join(outcome["parts"])
+            for line in failed:
+                log.error("validation failed on %s: %s", where, line)
+            raise ValidationFailed(
+                f"batch-level validation failed for day {day} on {where}: " + "; ".join(failed)
+            )
+    rows_suite = result.suites["mentions_rows"]
+    for outcome in outcomes:
+        result.suites["mentions_batch"]["parts"] += len(outcome["parts"])
+        rows_suite["parts"] += len(outcome["parts"])
+        for part in outcome["results"]:
+            result.rows += part["rows"]
+            result.rejected += part["rejected"]
+            result.passed += part["rows"] - part["rejected"]
+            result.parts.append(part["mentions"])
+            if part["rejects"]:
+                result.rejects.append(part["rejects"])
+                rows_suite["success"] = False
+                rows_suite["failed"] = sorted(set(rows_suite["failed"]) | set(part["failed"]))
     return result

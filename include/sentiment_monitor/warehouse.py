@@ -5,12 +5,17 @@ when that is not defined, the SQLite file ``data/warehouse.db``. Everything goes
 SQLAlchemy 2 Core; the schema and the marts are ``.sql`` files in ``sql/``, rendered with Jinja
 for the few words the two dialects spell differently.
 
-A day's load is one transaction: the day's mentions are staged in a temporary table (COPY on
-PostgreSQL, batched inserts on SQLite), the day's previous rows that the new data no longer holds
-are removed, the rest upserted on ``(platform, mention_id)``, replies linked to their threads, the
-day's rejects replaced and its audit row written. Rerunning a day therefore gives the same
-tables; a mention already stored under an earlier day keeps that day. The load also keeps
-``authors`` current by recomputing only that day's authors, so its cost follows the night.
+A day's load is one transaction, set-based, each statement's cost following the night: the day's
+mentions are copied into a temporary stage (COPY on PostgreSQL, batched inserts on SQLite); the
+staged posts already stored are found with one primary-key probe each; the day's previous rows
+that the new data no longer holds are removed; thread roots are computed on the stage (a
+recursive query); the new posts are inserted once, root included, and only the stored posts
+this day now owns are updated where a value changed; then the day's rejects are replaced and
+its audit row written. Rerunning a day therefore gives the same tables (and writes no mention
+when nothing changed); a mention already stored under an earlier day keeps that day. The load
+also keeps ``authors`` current: tonight's new posts are merged into their authors' rows, and
+only authors whose rows cannot be merged (a rerun, a correction) are recomputed from their
+mentions, so its cost follows the night.
 
 Schema versions: ``ensure_schema(engine)`` is the one entry point. It applies the numbered files
 ``sql/migrations/NNNN_name.sql`` that the ``schema_version`` table does not list yet, in order,
@@ -64,8 +69,9 @@ log = logging.getLogger(__name__)
 
 #: Rows per batch when staging into SQLite.
 SQLITE_BATCH = 20_000
-#: Rows per CSV chunk handed to PostgreSQL's COPY.
-COPY_BATCH = 50_000
+#: Rows per CSV chunk handed to PostgreSQL's COPY (50,000 held ~100 MB more at once in the
+#: loading process for no speed; below 10,000 nothing is saved).
+COPY_BATCH = 10_000
 
 
 def sql_dir() -> Path:
@@ -440,64 +446,154 @@ def _create_stage(conn: Connection, name: str, like: str) -> None:
         conn.exec_driver_sql(f"CREATE TEMP TABLE {name} AS SELECT * FROM {like} WHERE 0")
 
 
-def link_threads(conn: Connection, day: str) -> int:
-    """Set ``thread_root_id`` for the day's replies; return how many were linked.
-
-    A reply's root is its parent's root (or the parent itself when the parent is a root). Parents
-    from earlier days are found in the warehouse, so a late reply joins its thread. When a
-    parent is not stored at all, the reply's root is taken to be that parent.
-    """
-    resolvable = """
-        SELECT {select} FROM mentions p
-        WHERE p.platform = mentions.platform AND p.mention_id = mentions.in_reply_to_id
-          AND (p.in_reply_to_id IS NULL OR p.thread_root_id IS NOT NULL)
-    """
-    update = sa.text(
-        "UPDATE mentions SET thread_root_id = ("
-        + resolvable.format(select="COALESCE(p.thread_root_id, p.mention_id)")
-        + ") WHERE day = :day AND in_reply_to_id IS NOT NULL AND thread_root_id IS NULL"
-        + " AND EXISTS ("
-        + resolvable.format(select="1")
-        + ")"
-    )
-    orphans = sa.text(
-        """
-        UPDATE mentions SET thread_root_id = in_reply_to_id
-        WHERE day = :day AND in_reply_to_id IS NOT NULL AND thread_root_id IS NULL
-          AND NOT EXISTS (
-              SELECT 1 FROM mentions p
-              WHERE p.platform = mentions.platform AND p.mention_id = mentions.in_reply_to_id)
-        """
-    )
-    linked = 0
-    for _ in range(2):  # second round: children of replies whose parent was unknown
-        while True:
-            changed = conn.execute(update, {"day": day}).rowcount
-            linked += changed
-            if not changed:
-                break
-        linked += conn.execute(orphans, {"day": day}).rowcount
-    return linked
-
-
-def _stage_authors(conn: Connection, day: Any) -> None:
-    """Stage the authors a day's load can change: those of its stored and of its new posts."""
-    conn.exec_driver_sql("DROP TABLE IF EXISTS stage_authors")
+def temp_table(conn: Connection, name: str, columns: str, key: str | None = None) -> None:
+    """A temporary table of this transaction. ``key`` is indexed on SQLite only: its planner
+    has no hash join, PostgreSQL's hashes these tables (they are ANALYZEd once filled)."""
+    words = dialect_words(conn.dialect.name)
+    conn.exec_driver_sql(f"DROP TABLE IF EXISTS {name}")
     on_commit = " ON COMMIT DROP" if conn.dialect.name == "postgresql" else ""
-    conn.exec_driver_sql(
-        f"CREATE TEMP TABLE stage_authors (platform VARCHAR(32), author VARCHAR(512)){on_commit}"
+    conn.exec_driver_sql(f"CREATE TEMP TABLE {name} ({columns.format(**words)}){on_commit}")
+    if key and conn.dialect.name != "postgresql":
+        conn.exec_driver_sql(f"CREATE INDEX {name}_key ON {name} ({key})")
+
+
+def analyze(conn: Connection, *tables: str) -> None:
+    """Statistics for freshly filled temporary tables (autovacuum never sees them)."""
+    for table in tables:
+        conn.exec_driver_sql(f"ANALYZE {table}")
+
+
+def _probe(conn: Connection, outer: str, columns: str) -> str:
+    """``FROM`` text that looks each row of ``outer`` (alias o) up in ``mentions`` (alias m)
+    by primary key, one index probe per row: the cost follows the night, never a scan of the
+    warehouse (which a hash join of a large night would choose)."""
+    if conn.dialect.name == "postgresql":
+        # OFFSET 0 keeps the subquery from being flattened into a join the planner may hash.
+        return (
+            f"{outer} CROSS JOIN LATERAL (SELECT {columns} FROM mentions m"
+            " WHERE m.platform = o.platform AND m.mention_id = o.mention_id OFFSET 0) m"
+        )
+    # SQLite keeps the left table of a CROSS JOIN as the outer loop.
+    return (
+        f"{outer} CROSS JOIN mentions m ON m.platform = o.platform AND m.mention_id = o.mention_id"
     )
+
+
+def tune(conn: Connection) -> None:
+    """Per-transaction settings for a load: enough memory to hash a night's keys in one go."""
+    if conn.dialect.name == "postgresql":
+        conn.exec_driver_sql("SET LOCAL work_mem = '256MB'")
+        # A load's statements are few and large: JIT compiling them costs more than it saves.
+        conn.exec_driver_sql("SET LOCAL jit = off")
+
+
+def link_threads(conn: Connection, day: Any) -> int:
+    """Compute ``thread_root_id`` of the staged replies into ``stage_roots``; return how many.
+
+    Set-based, before anything is written to ``mentions``, so each row is written once. A
+    reply's root is its parent's root, or the parent itself when the parent starts a thread.
+    The parent is looked up as it will be stored: among tonight's rows, else in the warehouse
+    (a late reply joins an earlier thread); a parent stored nowhere is taken to be the root. A
+    reply that was already stored with a root keeps it. Walks down from the resolved replies
+    with a recursive query, so every reply is visited once whatever the depth of its thread;
+    replies below a parent that cannot be resolved (a cycle) keep no root.
+    """
+    temp_table(
+        conn,
+        "stage_links",
+        "platform VARCHAR(32), mention_id VARCHAR(512), parent VARCHAR(512)",
+        "platform, parent",
+    )
+    if conn.dialect.name != "postgresql":
+        conn.exec_driver_sql("CREATE INDEX stage_links_id ON stage_links (platform, mention_id)")
+    # The replies to resolve: tonight's, except those stored with a root already, or owned
+    # by an earlier day (left as they are).
     conn.execute(
         sa.text(
             """
-            INSERT INTO stage_authors (platform, author)
-            SELECT platform, author FROM mentions WHERE day = :day
-            UNION
-            SELECT platform, author FROM stage_mentions
+            INSERT INTO stage_links (platform, mention_id, parent)
+            SELECT s.platform, s.mention_id, s.in_reply_to_id FROM stage_mentions s
+            WHERE s.in_reply_to_id IS NOT NULL AND NOT EXISTS (
+                SELECT 1 FROM stage_existing e
+                WHERE e.platform = s.platform AND e.mention_id = s.mention_id
+                  AND (e.thread_root_id IS NOT NULL OR e.day < :day))
             """
         ),
         {"day": day},
     )
+    # Parents not among tonight's rows: looked up in the warehouse, one probe each.
+    temp_table(
+        conn,
+        "stage_parents",
+        "platform VARCHAR(32), mention_id VARCHAR(512), in_reply_to_id VARCHAR(512),"
+        " thread_root_id VARCHAR(512)",
+        "platform, mention_id",
+    )
+    outer = (
+        "(SELECT DISTINCT c.platform, c.parent AS mention_id FROM stage_links c"
+        " WHERE NOT EXISTS (SELECT 1 FROM stage_mentions p"
+        " WHERE p.platform = c.platform AND p.mention_id = c.parent)) o"
+    )
+    if conn.dialect.name == "postgresql":
+        analyze(conn, "stage_links")
+    conn.execute(
+        sa.text(
+            "INSERT INTO stage_parents (platform, mention_id, in_reply_to_id, thread_root_id)"
+            " SELECT o.platform, o.mention_id, m.in_reply_to_id, m.thread_root_id FROM "
+            + _probe(conn, outer, "m.in_reply_to_id, m.thread_root_id")
+        )
+    )
+    temp_table(
+        conn,
+        "stage_roots",
+        "platform VARCHAR(32), mention_id VARCHAR(512), thread_root_id VARCHAR(512)",
+        "platform, mention_id",
+    )
+    # The parent's root as stored: tonight's row unless an earlier day owns that post.
+    return conn.execute(
+        sa.text(
+            """
+            INSERT INTO stage_roots (platform, mention_id, thread_root_id)
+            WITH RECURSIVE resolved (platform, mention_id, root) AS (
+                SELECT c.platform, c.mention_id,
+                       CASE
+                           WHEN p.mention_id IS NOT NULL AND e.mention_id IS NULL THEN c.parent
+                           WHEN p.mention_id IS NOT NULL THEN
+                               CASE WHEN e.thread_root_id IS NOT NULL
+                                      OR (e.day < :day AND e.in_reply_to_id IS NULL)
+                                      OR (e.day >= :day AND p.in_reply_to_id IS NULL)
+                                    THEN COALESCE(e.thread_root_id, c.parent) END
+                           WHEN w.mention_id IS NOT NULL THEN
+                               CASE WHEN w.in_reply_to_id IS NULL OR w.thread_root_id IS NOT NULL
+                                    THEN COALESCE(w.thread_root_id, c.parent) END
+                           ELSE c.parent
+                       END
+                FROM stage_links c
+                LEFT JOIN stage_mentions p
+                  ON p.platform = c.platform AND p.mention_id = c.parent
+                LEFT JOIN stage_existing e
+                  ON e.platform = c.platform AND e.mention_id = c.parent
+                LEFT JOIN stage_parents w
+                  ON w.platform = c.platform AND w.mention_id = c.parent
+                WHERE NOT EXISTS (
+                    SELECT 1 FROM stage_links x
+                    WHERE x.platform = c.platform AND x.mention_id = c.parent)
+                UNION ALL
+                SELECT c.platform, c.mention_id, r.root
+                FROM resolved r
+                JOIN stage_links c ON c.platform = r.platform AND c.parent = r.mention_id
+                WHERE r.root IS NOT NULL
+            )
+            SELECT platform, mention_id, root FROM resolved WHERE root IS NOT NULL
+            """
+        ),
+        {"day": day},
+    ).rowcount
+
+
+def _stage_authors(conn: Connection) -> None:
+    """``stage_authors``: the authors whose ``authors`` row is recomputed from their mentions."""
+    temp_table(conn, "stage_authors", "platform VARCHAR(32), author VARCHAR(512)")
 
 
 def refresh_authors(conn: Connection) -> int:
@@ -540,6 +636,156 @@ def refresh_authors(conn: Connection) -> int:
     ).rowcount
 
 
+def add_new_authors(conn: Connection, new_rows: str) -> None:
+    """Add tonight's new posts to ``authors`` without rereading the authors' history.
+
+    Every column of ``authors`` merges: flags or-ed, first/last seen min/max-ed, counts added,
+    and the latest follower count is tonight's when tonight has one later than anything stored
+    (``last_seen_at``). When tonight's latest follower count is not later than the stored
+    posts, it cannot be told which is latest without them: those authors join
+    ``stage_authors`` and are recomputed. ``new_rows`` is a ``FROM`` source (alias s) of the
+    rows inserted tonight; ``stage_authors`` must hold every author recomputed anyway.
+    """
+    temp_table(
+        conn,
+        "stage_author_delta",
+        "platform VARCHAR(32), author VARCHAR(512), is_brand INTEGER,"
+        " first_seen_at {timestamp_type}, last_seen_at {timestamp_type}, followers BIGINT,"
+        " followers_at {timestamp_type}, mentions BIGINT, positive BIGINT, negative BIGINT",
+        "platform, author",
+    )
+    # The latest follower count without sorting the night: the latest time with a count per
+    # author (hashed), then the rows at that time (ties broken as refresh_authors does).
+    conn.execute(
+        sa.text(
+            f"""
+            INSERT INTO stage_author_delta (platform, author, is_brand, first_seen_at,
+                last_seen_at, followers, followers_at, mentions, positive, negative)
+            WITH g AS (
+                SELECT s.platform, s.author,
+                       MAX(CASE WHEN s.is_brand THEN 1 ELSE 0 END) AS is_brand,
+                       MIN(s.created_at) AS first_seen_at, MAX(s.created_at) AS last_seen_at,
+                       MAX(CASE WHEN s.author_followers IS NOT NULL THEN s.created_at END)
+                           AS followers_at,
+                       COUNT(*) AS mentions,
+                       SUM(CASE WHEN s.label = 'positive' THEN 1 ELSE 0 END) AS positive,
+                       SUM(CASE WHEN s.label = 'negative' THEN 1 ELSE 0 END) AS negative
+                FROM {new_rows}
+                GROUP BY s.platform, s.author
+            ),
+            f AS (
+                SELECT s.platform, s.author, s.author_followers,
+                       ROW_NUMBER() OVER (PARTITION BY s.platform, s.author
+                                          ORDER BY s.mention_id DESC) AS n
+                FROM {new_rows}
+                JOIN g ON g.platform = s.platform AND g.author = s.author
+                      AND g.followers_at = s.created_at
+                WHERE s.author_followers IS NOT NULL
+            )
+            SELECT g.platform, g.author, g.is_brand, g.first_seen_at, g.last_seen_at,
+                   f.author_followers, g.followers_at, g.mentions, g.positive, g.negative
+            FROM g
+            LEFT JOIN f ON f.platform = g.platform AND f.author = g.author AND f.n = 1
+            """
+        )
+    )
+    if conn.dialect.name == "postgresql":
+        analyze(conn, "stage_author_delta", "stage_authors")
+    conn.execute(
+        sa.text(
+            """
+            INSERT INTO stage_authors (platform, author)
+            SELECT d.platform, d.author FROM stage_author_delta d
+            JOIN authors a ON a.platform = d.platform AND a.author = d.author
+            WHERE d.followers_at IS NOT NULL AND d.followers_at <= a.last_seen_at
+            """
+        )
+    )
+    recomputed = (
+        "NOT EXISTS (SELECT 1 FROM stage_authors x"
+        " WHERE x.platform = d.platform AND x.author = d.author)"
+    )
+    conn.execute(
+        sa.text(
+            f"""
+            UPDATE authors SET
+                is_brand = (authors.is_brand OR d.is_brand = 1),
+                first_seen_at = CASE WHEN d.first_seen_at < authors.first_seen_at
+                                     THEN d.first_seen_at ELSE authors.first_seen_at END,
+                last_seen_at = CASE WHEN d.last_seen_at > authors.last_seen_at
+                                    THEN d.last_seen_at ELSE authors.last_seen_at END,
+                latest_followers = CASE WHEN d.followers_at IS NOT NULL
+                                        THEN d.followers ELSE authors.latest_followers END,
+                mentions = authors.mentions + d.mentions,
+                positive_mentions = authors.positive_mentions + d.positive,
+                negative_mentions = authors.negative_mentions + d.negative
+            FROM stage_author_delta d
+            WHERE authors.platform = d.platform AND authors.author = d.author AND {recomputed}
+            """
+        )
+    )
+    conn.execute(
+        sa.text(
+            f"""
+            INSERT INTO authors (platform, author, is_brand, first_seen_at, last_seen_at,
+                                 latest_followers, mentions, positive_mentions, negative_mentions)
+            SELECT d.platform, d.author, d.is_brand = 1, d.first_seen_at, d.last_seen_at,
+                   d.followers, d.mentions, d.positive, d.negative
+            FROM stage_author_delta d
+            WHERE NOT EXISTS (SELECT 1 FROM authors a
+                              WHERE a.platform = d.platform AND a.author = d.author)
+              AND {recomputed}
+            """
+        )
+    )
+
+
+def _distinct(conn: Connection, left: str, right: str) -> str:
+    """Null-safe "differs" in the dialect's words."""
+    if conn.dialect.name == "postgresql":
+        return f"{left} IS DISTINCT FROM {right}"
+    return f"{left} IS NOT {right}"
+
+
+def _update_owned(conn: Connection, columns: Sequence[str], day: Any) -> int:
+    """Update the staged posts stored before under this day or a later one (this day owns them
+    now), only where a value differs; their authors, old and new, are recomputed."""
+    owned = """
+        FROM stage_existing e
+        JOIN stage_mentions s ON s.platform = e.platform AND s.mention_id = e.mention_id
+        WHERE e.day >= :day
+    """
+    conn.execute(
+        sa.text(
+            "INSERT INTO stage_authors (platform, author)"
+            f" SELECT e.platform, e.author {owned}"
+            f" UNION SELECT s.platform, s.author {owned}"
+        ),
+        {"day": day},
+    )
+    values = [c for c in columns if c not in ("platform", "mention_id")]
+    changed = [_distinct(conn, f"mentions.{c}", f"u.{c}") for c in values]
+    changed.append("(mentions.thread_root_id IS NULL AND u.root IS NOT NULL)")
+    return conn.execute(
+        sa.text(
+            f"""
+            UPDATE mentions SET {", ".join(f"{c} = u.{c}" for c in values)},
+                thread_root_id = COALESCE(mentions.thread_root_id, u.root)
+            FROM (
+                SELECT {", ".join("s." + c for c in columns)}, r.thread_root_id AS root
+                FROM stage_existing e
+                JOIN stage_mentions s ON s.platform = e.platform AND s.mention_id = e.mention_id
+                LEFT JOIN stage_roots r ON r.platform = e.platform AND r.mention_id = e.mention_id
+                WHERE e.day >= :day
+            ) u
+            WHERE mentions.platform = u.platform AND mentions.mention_id = u.mention_id
+              AND ({" OR ".join(changed)})
+            """
+        ),
+        {"day": day},
+    ).rowcount
+
+
 def load_day(
     engine: Engine,
     day: str,
@@ -552,59 +798,122 @@ def load_day(
     validation: dict[str, Any],
     per_source: dict[str, Any],
 ) -> LoadResult:
-    """Load one day into the warehouse in one transaction; see the module docstring."""
+    """Load one day into the warehouse in one transaction; see the module docstring.
+
+    Set-based throughout, each statement's cost following the night: the parts are copied
+    into a temporary stage; the staged posts already stored (on any day) are found with one
+    primary-key probe each; this day's rows the new data no longer holds are deleted; thread
+    roots are computed on the stage; the new posts are inserted once, complete (no upsert, no
+    second write for their root); only posts stored before that this day now owns are
+    updated, and only where a value changed (a rerun of the same data writes no mention).
+    """
     ensure_schema(engine)
-    columns = [c for c in MENTION_COLUMNS]
-    update_columns = [c for c in columns if c not in ("platform", "mention_id")]
+    columns = list(MENTION_COLUMNS)
+    pg = engine.dialect.name == "postgresql"
     day_value = day_param(engine, day)
+    staged = sum(pq.ParquetFile(part).metadata.num_rows for part in mention_parts)
     with engine.begin() as conn:
+        tune(conn)
         _create_stage(conn, "stage_mentions", "mentions")
         _stage_parts(conn, "stage_mentions", columns, mention_parts)
-        staged = conn.execute(sa.text("SELECT COUNT(*) FROM stage_mentions")).scalar_one()
+        if pg:
+            analyze(conn, "stage_mentions")
+        else:
+            conn.exec_driver_sql(
+                "CREATE INDEX stage_mentions_key ON stage_mentions (platform, mention_id)"
+            )
         # Staging is private to this transaction and runs in parallel with other days; from here
         # on rows other days may share (a re-exported mention, a thread, an author) change.
         lock_warehouse(conn)
-        _stage_authors(conn, day_value)
+        temp_table(
+            conn,
+            "stage_existing",
+            "platform VARCHAR(32), mention_id VARCHAR(512), day {date_type},"
+            " thread_root_id VARCHAR(512), in_reply_to_id VARCHAR(512), author VARCHAR(512)",
+            "platform, mention_id",
+        )
+        conn.execute(
+            sa.text(
+                "INSERT INTO stage_existing (platform, mention_id, day, thread_root_id,"
+                " in_reply_to_id, author)"
+                " SELECT o.platform, o.mention_id, m.day, m.thread_root_id, m.in_reply_to_id,"
+                " m.author FROM "
+                + _probe(
+                    conn,
+                    "stage_mentions o",
+                    "m.day, m.thread_root_id, m.in_reply_to_id, m.author",
+                )
+            )
+        )
+        counts = conn.execute(
+            sa.text(
+                """
+                SELECT COUNT(*),
+                       SUM(CASE WHEN day < :day THEN 1 ELSE 0 END),
+                       SUM(CASE WHEN day = :day THEN 1 ELSE 0 END)
+                FROM stage_existing
+                """
+            ),
+            {"day": day_value},
+        ).one()
+        existing, known_from_earlier = int(counts[0]), int(counts[1] or 0)
+        if pg and existing:
+            analyze(conn, "stage_existing")
         # Posts a later day collected first (a backfill of an earlier day): this day takes them
         # over, so that later day's audit and marts must change as if the days had run in order.
         taken = conn.execute(
-            sa.text(
-                """
-                SELECT m.day, COUNT(*) FROM mentions m
-                JOIN stage_mentions s ON s.platform = m.platform AND s.mention_id = m.mention_id
-                WHERE m.day > :day GROUP BY m.day
-                """
-            ),
+            sa.text("SELECT day, COUNT(*) FROM stage_existing WHERE day > :day GROUP BY day"),
             {"day": day_value},
         ).all()
+        _stage_authors(conn)
         # Rows of this day that the new data no longer holds (a rerun on corrected exports).
+        stale = """
+            FROM mentions m WHERE m.day = :day AND NOT EXISTS (
+                SELECT 1 FROM stage_existing e
+                WHERE e.platform = m.platform AND e.mention_id = m.mention_id)
+        """
+        conn.execute(
+            sa.text(
+                "INSERT INTO stage_authors (platform, author) SELECT m.platform, m.author" + stale
+            ),
+            {"day": day_value},
+        )
         removed = conn.execute(
             sa.text(
-                """
-                DELETE FROM mentions WHERE day = :day AND NOT EXISTS (
-                    SELECT 1 FROM stage_mentions s
-                    WHERE s.platform = mentions.platform AND s.mention_id = mentions.mention_id)
-                """
+                "DELETE FROM mentions WHERE day = :day AND NOT EXISTS ("
+                " SELECT 1 FROM stage_existing e"
+                " WHERE e.platform = mentions.platform AND e.mention_id = mentions.mention_id)"
             ),
             {"day": day_value},
         ).rowcount
+        link_threads(conn, day_value)
+        if pg:
+            analyze(conn, "stage_roots")
         column_list = ", ".join(columns)
-        assignments = ", ".join(f"{c} = excluded.{c}" for c in update_columns)
-        # The earliest day that collected a mention owns it: a later copy changes nothing.
+        # Posts stored before are not new (on a first load of a day there are none).
+        only_new = (
+            "WHERE NOT EXISTS (SELECT 1 FROM stage_existing e"
+            " WHERE e.platform = s.platform AND e.mention_id = s.mention_id)"
+            if existing
+            else ""
+        )
         conn.execute(
             sa.text(
                 f"""
-                INSERT INTO mentions ({column_list})
-                SELECT {column_list} FROM stage_mentions WHERE TRUE
-                ON CONFLICT (platform, mention_id) DO UPDATE SET {assignments}
-                WHERE excluded.day <= mentions.day
+                INSERT INTO mentions ({column_list}, thread_root_id)
+                SELECT {", ".join("s." + c for c in columns)}, r.thread_root_id
+                FROM stage_mentions s
+                LEFT JOIN stage_roots r
+                  ON r.platform = s.platform AND r.mention_id = s.mention_id
+                {only_new}
                 """
             )
         )
-        stored = conn.execute(
-            sa.text("SELECT COUNT(*) FROM mentions WHERE day = :day"), {"day": day_value}
-        ).scalar_one()
-        link_threads(conn, day_value)
+        # The earliest day that collected a mention owns it: a later copy changes nothing.
+        if existing > known_from_earlier:
+            _update_owned(conn, columns, day_value)
+        stored = staged - known_from_earlier
+        add_new_authors(conn, f"(SELECT * FROM stage_mentions s {only_new}) s")
         refresh_authors(conn)
         for later, count in taken:
             conn.execute(

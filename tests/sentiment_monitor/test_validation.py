@@ -93,3 +93,80 @@ def test_schema_drift_stops_the_load(tmp_path: Path) -> None:
 def test_no_parts_is_an_empty_success(tmp_path: Path) -> None:
     result = validate_parts([], tmp_path / "out", "2026-11-01")
     assert (result.rows, result.parts) == (0, [])
+
+
+def test_suites_get_the_columns_their_expectations_read() -> None:
+    from sentiment_monitor import validation
+
+    def columns(expectations) -> set[str]:
+        found = set()
+        for expectation in expectations:
+            kwargs = expectation.configuration.kwargs
+            found |= {kwargs["column"]} if "column" in kwargs else set()
+            found |= set(kwargs.get("column_list") or ())
+        return found
+
+    assert columns(validation._row_expectations()) == set(validation.ROW_COLUMNS)
+    assert columns(validation._batch_expectations()) == set(validation.BATCH_COLUMNS)
+
+
+def test_batches_are_whole_consecutive_parts_of_about_equal_rows(
+    tmp_path: Path, monkeypatch
+) -> None:
+    from sentiment_monitor import validation
+
+    monkeypatch.setattr(validation, "BATCH_ROWS", 5)
+    monkeypatch.setattr(validation, "IN_PROCESS_ROWS", 4)
+    sizes = [3, 3, 3, 3, 3, 1]
+    parts = [
+        part(tmp_path / f"p{i}.parquet", [row(i * 10 + j) for j in range(n)])
+        for i, n in enumerate(sizes)
+    ]
+    batches = validation.plan_batches(parts, 2)
+    assert [number for batch in batches for number, _ in batch] == list(range(len(parts)))
+    assert len(batches) == 4  # 16 rows, at most about 5 a batch, a multiple of 2 workers
+    assert validation.plan_batches(parts[:1], 2) == [[(0, parts[0])]]
+
+
+def test_rows_of_a_batch_of_parts_map_back_to_their_part(tmp_path: Path, monkeypatch) -> None:
+    """Several parts in one GX batch: each reject names its own part and line."""
+    from sentiment_monitor import validation
+
+    monkeypatch.setattr(validation, "IN_PROCESS_ROWS", 1_000)
+    parts = [
+        part(tmp_path / "part-00000.parquet", [row(0), row(1, label="meh")]),
+        part(tmp_path / "part-00001.parquet", [row(2), row(3), row(4, text="")]),
+    ]
+    result = validate_parts(parts, tmp_path / "out", "2026-11-01", workers=2)
+    assert (result.rows, result.passed, result.rejected) == (5, 3, 2)
+    rejects = [r for path in result.rejects for r in pq.read_table(path).to_pylist()]
+    assert {(r["file"], r["record_no"]) for r in rejects} == {
+        ("part-00000.parquet", 2),
+        ("part-00001.parquet", 3),
+    }
+    kept = [pq.read_table(p).column("mention_id").to_pylist() for p in result.parts]
+    assert kept == [["0"], ["2", "3"]]
+    assert result.suites["mentions_batch"]["parts"] == 2
+
+
+def test_duplicates_across_parts_of_a_batch_stop_the_load(tmp_path: Path) -> None:
+    parts = [part(tmp_path / "a.parquet", [row(0)]), part(tmp_path / "b.parquet", [row(0)])]
+    with pytest.raises(ValidationFailed, match="expect_compound_columns_to_be_unique"):
+        validate_parts(parts, tmp_path / "out", "2026-11-01")
+
+
+def test_a_large_day_is_validated_in_a_spawned_worker(tmp_path: Path, monkeypatch) -> None:
+    """Above IN_PROCESS_ROWS the suites run in a spawned process: same outcome, no GX here."""
+    from sentiment_monitor import validation
+
+    monkeypatch.setattr(validation, "IN_PROCESS_ROWS", 2)
+    monkeypatch.setattr(validation, "_validator", None)
+    parts = [
+        part(tmp_path / "part-00000.parquet", [row(0), row(1, author_followers=-1)]),
+        part(tmp_path / "part-00001.parquet", [row(2), row(3)]),
+    ]
+    result = validate_parts(parts, tmp_path / "out", "2026-11-01", workers=2)
+    assert (result.rows, result.passed, result.rejected) == (4, 3, 1)
+    assert validation._validator is None  # the suites ran in the worker
+    (failed,) = result.suites["mentions_rows"]["failed"]
+    assert failed.startswith("expect_column_values_to_be_between(column=author_followers")

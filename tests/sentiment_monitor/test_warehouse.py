@@ -160,3 +160,87 @@ def test_new_sqlite_file_opened_by_two_loads_at_once(tmp_path: Path) -> None:
         for thread in threads:
             thread.join()
     assert failures == []
+
+
+def _export(folder: Path, day: str, records: list[dict]) -> None:
+    (folder / day).mkdir(parents=True, exist_ok=True)
+    lines = [
+        json.dumps({"platform": "mastodon", "created_at": f"{day}T12:00:0{i % 10}Z", **r})
+        for i, r in enumerate(records)
+    ]
+    (folder / day / "a.jsonl").write_text("\n".join(lines) + "\n")
+
+
+def test_threads_of_any_depth_orphans_and_late_replies(warehouse_url: str, tmp_path: Path) -> None:
+    """Roots are computed on the stage before the insert: chains of any depth, replies to a
+    parent stored nowhere, to an earlier day's reply, and a cycle (left without a root)."""
+    exports = tmp_path / "exports"
+    _export(
+        exports,
+        "2026-11-01",
+        [
+            {"id": "t", "author": "a", "text": "top"},
+            {"id": "r1", "author": "b", "text": "re", "in_reply_to_id": "t"},
+        ],
+    )
+    _export(
+        exports,
+        "2026-11-02",
+        [
+            {"id": "r4", "author": "c", "text": "deep", "in_reply_to_id": "r3"},
+            {"id": "r3", "author": "c", "text": "deeper", "in_reply_to_id": "r2"},
+            {"id": "r2", "author": "d", "text": "late", "in_reply_to_id": "r1"},
+            {"id": "o2", "author": "e", "text": "orphan child", "in_reply_to_id": "o1"},
+            {"id": "o1", "author": "e", "text": "orphan", "in_reply_to_id": "gone"},
+            {"id": "x", "author": "f", "text": "loop", "in_reply_to_id": "y"},
+            {"id": "y", "author": "f", "text": "loop", "in_reply_to_id": "x"},
+        ],
+    )
+    config = load_config(write_config(tmp_path / "c.yaml", exports, tmp_path / "st"))
+    for day in ("2026-11-01", "2026-11-02"):
+        run_day(day, config=config, url=warehouse_url)
+    engine = make_engine(warehouse_url)
+    before = snapshot(engine)
+    run_day("2026-11-02", config=config, url=warehouse_url)
+    assert snapshot(engine) == before
+    with engine.connect() as conn:
+        roots = dict(conn.execute(sa.text("SELECT mention_id, thread_root_id FROM mentions")).all())
+    assert roots == {
+        "t": None,
+        "r1": "t",
+        "r2": "t",
+        "r3": "t",
+        "r4": "t",
+        "o1": "gone",
+        "o2": "gone",
+        "x": None,
+        "y": None,
+    }
+
+
+def test_authors_kept_by_the_load_equal_a_full_recompute(warehouse_url: str, two_days) -> None:
+    """Tonight's new posts are merged into authors; the result is the from-scratch one."""
+    engine = make_engine(warehouse_url)
+    for day in ("2026-11-02", "2026-11-01", "2026-11-02"):
+        run_day(day, config=two_days, url=warehouse_url)
+    kept = snapshot(engine, ("authors",))["authors"]
+    with engine.begin() as conn:
+        conn.execute(sa.text("DELETE FROM authors"))
+        conn.execute(
+            sa.text(
+                """
+                INSERT INTO authors (platform, author, is_brand, first_seen_at, last_seen_at,
+                    latest_followers, mentions, positive_mentions, negative_mentions)
+                SELECT m.platform, m.author, MAX(CASE WHEN m.is_brand THEN 1 ELSE 0 END) = 1,
+                       MIN(m.created_at), MAX(m.created_at),
+                       (SELECT f.author_followers FROM mentions f
+                        WHERE f.platform = m.platform AND f.author = m.author
+                          AND f.author_followers IS NOT NULL
+                        ORDER BY f.created_at DESC, f.mention_id DESC LIMIT 1),
+                       COUNT(*), SUM(CASE WHEN m.label = 'positive' THEN 1 ELSE 0 END),
+                       SUM(CASE WHEN m.label = 'negative' THEN 1 ELSE 0 END)
+                FROM mentions m GROUP BY m.platform, m.author
+                """
+            )
+        )
+    assert snapshot(engine, ("authors",))["authors"] == kept
