@@ -20,6 +20,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
+from sentiment_monitor.config import FlagRules
 from sentiment_monitor.warehouse import (
     analyze,
     day_param,
@@ -28,6 +29,9 @@ from sentiment_monitor.warehouse import (
     temp_table,
     tune,
 )
+
+#: The detractor rule's default threshold (``flags.detractor_max_compound``).
+DETRACTOR_MAX_COMPOUND: float = FlagRules.model_fields["detractor_max_compound"].default
 
 #: The days' posts with their lookups, read by every mart (``mart_posts``, temporary).
 MART_POSTS_FILE = "mart_posts.sql"
@@ -52,7 +56,9 @@ def _timestamp(value: Any) -> dt.datetime:
     return dt.datetime.fromisoformat(str(value))
 
 
-def stage_posts(conn: Connection, days: Sequence[Any]) -> None:
+def stage_posts(
+    conn: Connection, days: Sequence[Any], detractor_max_compound: float = DETRACTOR_MAX_COMPOUND
+) -> None:
     """Fill the temporary ``mart_posts`` with the days' mentions (``sql/mart_posts.sql``)."""
     temp_table(
         conn,
@@ -62,7 +68,9 @@ def stage_posts(conn: Connection, days: Sequence[Any]) -> None:
         " asks_brand INTEGER, detractor INTEGER, first_brand_reply_at {timestamp_type}",
     )
     for statement in render_sql(MART_POSTS_FILE, conn.dialect.name):
-        conn.execute(_days(statement), {"days": list(days)})
+        conn.execute(
+            _days(statement), {"days": list(days), "detractor_max": detractor_max_compound}
+        )
     if conn.dialect.name == "postgresql":
         analyze(conn, "mart_posts")
 
@@ -71,10 +79,11 @@ def build_response_metrics(conn: Connection, days: Sequence[Any]) -> None:
     """Replace ``response_metrics`` for ``days`` (values in the dialect's day type).
 
     A question is a post asking something of the brand (as in daily_sentiment), a detractor post
-    one with a detractor flag; answered means the brand replied to that very post. The median
-    wait is over every public post of the day the brand answered, from the post to the brand's
-    first reply, computed in Python so both databases give the same number: only the answered
-    posts travel, the counts are summed in SQL. Reads ``mart_posts`` (see :func:`stage_posts`).
+    one at or below the detractor rule's compound; answered means the brand replied to that very
+    post. The median wait is over every public post of the day the brand answered, from the post
+    to the brand's first reply, computed in Python so both databases give the same number: only
+    the answered posts travel, the counts are summed in SQL. Reads ``mart_posts`` (see
+    :func:`stage_posts`).
     """
     counts = conn.execute(
         sa.text(
@@ -142,8 +151,15 @@ def build_response_metrics(conn: Connection, days: Sequence[Any]) -> None:
     )
 
 
-def build_marts(engine: Engine, days: Sequence[str]) -> dict[str, int]:
+def build_marts(
+    engine: Engine,
+    days: Sequence[str],
+    detractor_max_compound: float = DETRACTOR_MAX_COMPOUND,
+) -> dict[str, int]:
     """Rebuild every mart for ``days`` in one transaction; return rows per mart after the build.
+
+    A detractor post is a public post scoring at most ``detractor_max_compound`` (the flag
+    rule's threshold, ``flags.detractor_max_compound``), whether or not a flag holds it as its key.
 
     The days' mentions are read once, into ``mart_posts`` with each post's lookups (question
     to the brand, detractor flag, the brand's first reply) done by index probes; the three
@@ -161,7 +177,7 @@ def build_marts(engine: Engine, days: Sequence[str]) -> dict[str, int]:
         queued = [d for (d,) in conn.execute(sa.text("SELECT day FROM stale_mart_days"))]
         values = sorted(set(values) | set(queued))
         conn.execute(sa.text("DELETE FROM stale_mart_days"))
-        stage_posts(conn, values)
+        stage_posts(conn, values, detractor_max_compound)
         for name in MART_FILES:
             for statement in render_sql(name, engine.dialect.name):
                 conn.execute(_days(statement), {"days": values} if ":days" in statement else {})
@@ -173,8 +189,10 @@ def build_marts(engine: Engine, days: Sequence[str]) -> dict[str, int]:
     return counts
 
 
-def backfill_marts(engine: Engine) -> dict[str, int]:
+def backfill_marts(
+    engine: Engine, detractor_max_compound: float = DETRACTOR_MAX_COMPOUND
+) -> dict[str, int]:
     """Rebuild every mart for every loaded day (after an upgrade adds a mart; one full scan)."""
     with engine.connect() as conn:
         days = [str(d) for (d,) in conn.execute(sa.text("SELECT day FROM load_audit"))]
-    return build_marts(engine, days)
+    return build_marts(engine, days, detractor_max_compound)

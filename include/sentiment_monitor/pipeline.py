@@ -224,7 +224,9 @@ def marts(
 ) -> dict[str, Any]:
     """Rebuild the marts for the days this run touched."""
     started = time.perf_counter()
-    counts = build_marts(make_engine(url), flagged["touched_days"])
+    counts = build_marts(
+        make_engine(url), flagged["touched_days"], config.flags.detractor_max_compound
+    )
     return _timed({"day": day, "days": flagged["touched_days"], "rows": counts}, started)
 
 

@@ -256,3 +256,20 @@ def test_author_views_list_top_promoters_and_repeat_detractors(setup) -> None:
     assert grumpy["detractor_posts"] == 5 and grumpy["detractor_flags"] == 3
     assert grumpy["closed_flags"] == 1 and grumpy["open_flags"] == 2
     assert grumpy["relapses"] == 1  # 303 came after the resolved 103
+
+
+def test_response_metrics_count_every_post_a_detractor_flag_groups(setup) -> None:
+    exports, config, url = setup
+    answer = rec(105, "lumencoffee", "@grumpy so sorry, we are on it", 1, 13, in_reply_to_id="102")
+    write_day(exports, "2026-11-01", [*DAY1, answer])
+    run_day("2026-11-01", config=config, url=url)
+    # Three flags hold four negative posts (grumpy's two in one thread are one flag); the brand
+    # answered one of them, the second post of the grouped flag.
+    assert len([k for k in flags_of(url) if k[1] == "detractor"]) == 3
+    with make_engine(url).connect() as conn:
+        posts, answered = conn.execute(
+            sa.text(
+                "SELECT SUM(detractor_posts), SUM(detractors_answered) FROM response_metrics"
+            )
+        ).one()
+    assert (posts, answered) == (4, 1)
