@@ -268,8 +268,6 @@ def test_response_metrics_count_every_post_a_detractor_flag_groups(setup) -> Non
     assert len([k for k in flags_of(url) if k[1] == "detractor"]) == 3
     with make_engine(url).connect() as conn:
         posts, answered = conn.execute(
-            sa.text(
-                "SELECT SUM(detractor_posts), SUM(detractors_answered) FROM response_metrics"
-            )
+            sa.text("SELECT SUM(detractor_posts), SUM(detractors_answered) FROM response_metrics")
         ).one()
     assert (posts, answered) == (4, 1)
