@@ -654,8 +654,26 @@ def add_new_authors(conn: Connection, new_rows: str) -> None:
         " followers_at {timestamp_type}, mentions BIGINT, positive BIGINT, negative BIGINT",
         "platform, author",
     )
-    # The latest follower count without sorting the night: the latest time with a count per
-    # author (hashed), then the rows at that time (ties broken as refresh_authors does).
+    if conn.dialect.name == "postgresql":
+        # The latest follower count without sorting the night: the latest time with a count per
+        # author (hashed), then the rows at that time (ties broken as refresh_authors does).
+        latest = f"""
+            SELECT s.platform, s.author, s.author_followers,
+                   ROW_NUMBER() OVER (PARTITION BY s.platform, s.author
+                                      ORDER BY s.mention_id DESC) AS n
+            FROM {new_rows}
+            JOIN g ON g.platform = s.platform AND g.author = s.author
+                  AND g.followers_at = s.created_at
+            WHERE s.author_followers IS NOT NULL"""
+    else:
+        # SQLite joins the CTE without an index (a nested loop over every author: minutes at
+        # 1M); one window sort over the rows with a count picks the same row.
+        latest = f"""
+            SELECT s.platform, s.author, s.author_followers,
+                   ROW_NUMBER() OVER (PARTITION BY s.platform, s.author
+                                      ORDER BY s.created_at DESC, s.mention_id DESC) AS n
+            FROM {new_rows}
+            WHERE s.author_followers IS NOT NULL"""
     conn.execute(
         sa.text(
             f"""
@@ -673,15 +691,7 @@ def add_new_authors(conn: Connection, new_rows: str) -> None:
                 FROM {new_rows}
                 GROUP BY s.platform, s.author
             ),
-            f AS (
-                SELECT s.platform, s.author, s.author_followers,
-                       ROW_NUMBER() OVER (PARTITION BY s.platform, s.author
-                                          ORDER BY s.mention_id DESC) AS n
-                FROM {new_rows}
-                JOIN g ON g.platform = s.platform AND g.author = s.author
-                      AND g.followers_at = s.created_at
-                WHERE s.author_followers IS NOT NULL
-            )
+            f AS ({latest})
             SELECT g.platform, g.author, g.is_brand, g.first_seen_at, g.last_seen_at,
                    f.author_followers, g.followers_at, g.mentions, g.positive, g.negative
             FROM g
