@@ -36,7 +36,8 @@ UPDATE flags SET
     latest_at = created_at,
     latest_day = day;
 
-CREATE INDEX IF NOT EXISTS flags_thread ON flags (platform, thread_root_id, author);
+-- kind last: the open-flag lookup of a group (platform, thread, author, kind) is one probe.
+CREATE INDEX IF NOT EXISTS flags_thread ON flags (platform, thread_root_id, author, kind);
 CREATE INDEX IF NOT EXISTS flags_author ON flags (platform, author, kind);
 -- The flags whose recency still decays: the nightly re-rank reads only these.
 CREATE INDEX IF NOT EXISTS flags_fresh ON flags (latest_day)
