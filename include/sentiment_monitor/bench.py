@@ -354,7 +354,12 @@ def machine() -> dict[str, Any]:
     }
 
 
+#: Server settings that move bulk-load speed; printed with the results so they can be compared.
+PG_SETTINGS: tuple[str, ...] = ("shared_buffers", "max_wal_size", "work_mem", "autovacuum")
+
+
 def _pg_version(url: str) -> str:
+    """The server's version and the settings in :data:`PG_SETTINGS`, in one line."""
     import sqlalchemy as sa
 
     from sentiment_monitor.warehouse import make_engine
@@ -362,8 +367,11 @@ def _pg_version(url: str) -> str:
     engine = make_engine(url)
     with engine.connect() as conn:
         version = str(conn.execute(sa.text("SHOW server_version")).scalar_one())
+        settings = [
+            f"{name}={conn.exec_driver_sql(f'SHOW {name}').scalar_one()}" for name in PG_SETTINGS
+        ]
     engine.dispose()
-    return version
+    return f"{version}; {', '.join(settings)}"
 
 
 def _run_day(config: Path, url: str) -> dict[str, Any]:
@@ -582,6 +590,7 @@ def table(result: dict[str, Any], summary: dict[str, Any]) -> str:
     lines = [
         f"benchmark: {n:,} mentions, one day, {result['machine']['cpu']}, "
         f"{result['machine']['cores']} cores, load {result['machine']['load']}",
+        f"PostgreSQL {result.get('postgresql_version')}",
         f"{'run':<34}{'seconds':>10}{'mentions/s':>12}{'peak RSS MB':>13}{'tree MB':>10}",
     ]
     runs = [("run_day -> PostgreSQL (headline)", result["postgresql"])]
