@@ -55,6 +55,7 @@ from msgspec.structs import astuple
 from sentiment_monitor.records import (
     EXPORT_FIELDS,
     NORMALIZED_SCHEMA,
+    OPTIONAL_EXPORT_FIELDS,
     PLATFORMS,
     REJECT_SCHEMA,
     REQUIRED_EXPORT_FIELDS,
@@ -393,18 +394,7 @@ _ROW_FIELDS: tuple[str, ...] = (
 )
 
 #: Export fields in the argument order of :meth:`_Normalizer.row`, then ``repost_of_id``.
-_READ_FIELDS: tuple[str, ...] = (
-    "platform",
-    "id",
-    "author",
-    "created_at",
-    "text",
-    "in_reply_to_id",
-    "url",
-    "author_followers",
-    "lang",
-    "repost_of_id",
-)
+_READ_FIELDS: tuple[str, ...] = REQUIRED_EXPORT_FIELDS + OPTIONAL_EXPORT_FIELDS
 
 
 def normalize_record(
@@ -425,19 +415,9 @@ def normalize_record(
     return {name: row[name] for name in NORMALIZED_SCHEMA.names}
 
 
-class _ExportRecord(msgspec.Struct):
-    """A JSONL export record with canonical keys; every other key is ignored."""
-
-    platform: Any = None
-    id: Any = None
-    author: Any = None
-    created_at: Any = None
-    text: Any = None
-    in_reply_to_id: Any = None
-    url: Any = None
-    author_followers: Any = None
-    lang: Any = None
-    repost_of_id: Any = None
+#: A JSONL export record with canonical keys, fields in ``_READ_FIELDS`` order (``astuple``
+#: relies on it); every other key is ignored.
+_ExportRecord = msgspec.defstruct("_ExportRecord", [(key, Any, None) for key in _READ_FIELDS])
 
 
 _EXPORT_DECODER = msgspec.json.Decoder(_ExportRecord)

@@ -201,17 +201,22 @@ def group_parts(parts: list[str], rows: list[int] | None, groups: int) -> list[l
     return result
 
 
+def _add_counts(total: ScoreResult, part: dict[str, Any]) -> None:
+    """Add one part's (or one group's) row and label counts to ``total``."""
+    total.rows += part["rows"]
+    total.scored += part["scored"]
+    total.unscored += part["unscored"]
+    total.truncated += part["truncated"]
+    for label, number in part["labels"].items():
+        total.labels[label] = total.labels.get(label, 0) + number
+
+
 def combine(day: str, results: list[dict[str, Any]]) -> dict[str, Any]:
     """One score result from those of several groups (mapped tasks), parts in group order."""
     combined = ScoreResult(day=day)
     for part in results:
-        combined.rows += part["rows"]
-        combined.scored += part["scored"]
-        combined.unscored += part["unscored"]
-        combined.truncated += part["truncated"]
+        _add_counts(combined, part)
         combined.parts += part["parts"]
-        for label, number in part["labels"].items():
-            combined.labels[label] = combined.labels.get(label, 0) + number
     out = combined.to_dict()
     out["groups"] = len(results)
     # The groups run side by side: the step took as long as the slowest.
@@ -248,10 +253,5 @@ def score_parts(
     else:
         counts = [score_part(i, o, settings) for i, o in zip(parts, outputs, strict=True)]
     for part in counts:
-        result.rows += part["rows"]
-        result.scored += part["scored"]
-        result.unscored += part["unscored"]
-        result.truncated += part["truncated"]
-        for label, number in part["labels"].items():
-            result.labels[label] = result.labels.get(label, 0) + number
+        _add_counts(result, part)
     return result
