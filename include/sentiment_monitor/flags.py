@@ -51,7 +51,13 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
 from sentiment_monitor.config import FlagRules
-from sentiment_monitor.warehouse import day_param, lock_warehouse, timestamp_param
+from sentiment_monitor.warehouse import (
+    analyze,
+    day_param,
+    lock_warehouse,
+    temp_table,
+    timestamp_param,
+)
 
 KINDS: tuple[str, ...] = ("promoter", "detractor", "question")
 STATUSES: tuple[str, ...] = ("open", "in_progress", "resolved", "dismissed")
@@ -145,20 +151,6 @@ def _signed_cents(conn: Connection, expr: str) -> str:
         f"(CASE WHEN {expr} < 0 THEN '-' ELSE '+' END || CAST({cents} / 100 AS {text})"
         f" || '.' || {two})"
     )
-
-
-def _temp(conn: Connection, name: str, columns: str) -> None:
-    conn.exec_driver_sql(f"DROP TABLE IF EXISTS {name}")
-    on_commit = " ON COMMIT DROP" if _pg(conn) else ""
-    conn.exec_driver_sql(f"CREATE TEMP TABLE {name} ({columns}){on_commit}")
-
-
-def _analyze(conn: Connection, *tables: str) -> None:
-    # A temp table has no statistics: without them PostgreSQL guesses sizes and can pick a
-    # nested loop over a million rows or a scan of the whole flags table.
-    if _pg(conn):
-        for table in tables:
-            conn.exec_driver_sql(f"ANALYZE {table}")
 
 
 #: A flag nobody has touched: the pipeline may withdraw or recompute it.
@@ -311,7 +303,7 @@ def _fill_threads(conn: Connection, params: dict[str, Any]) -> None:
     holding posts of that day (a rerun whose posts no longer qualify must reach them); and of
     the questions the brand answered that day. Each lookup is an index range, not a scan.
     """
-    _temp(
+    temp_table(
         conn,
         "fl_threads",
         "platform VARCHAR(32), author VARCHAR(512), thread_key VARCHAR(512),"
@@ -339,13 +331,13 @@ def _fill_threads(conn: Connection, params: dict[str, Any]) -> None:
         ),
         params,
     )
-    _analyze(conn, "fl_threads")
+    analyze(conn, "fl_threads")
 
 
 def _fill_posts(conn: Connection, params: dict[str, Any]) -> None:
     """``fl_posts``: every qualifying post (one row per kind) of those threads and authors,
     except the posts a closed flag already holds."""
-    _temp(
+    temp_table(
         conn,
         "fl_posts",
         "platform VARCHAR(32), mention_id VARCHAR(512), kind VARCHAR(16), author VARCHAR(512),"
@@ -403,7 +395,7 @@ def _fill_posts(conn: Connection, params: dict[str, Any]) -> None:
         ),
         params,
     )
-    _analyze(conn, "fl_posts")
+    analyze(conn, "fl_posts")
     # Posts up to a closed flag's latest post are that flag's, frozen with it.
     conn.execute(
         sa.text(
@@ -425,7 +417,7 @@ def _fill_groups(conn: Connection) -> None:
     """``fl_groups``: one row per flag to hold the posts (author, thread, kind), with the
     touched open flag that already holds them (``holder_id``), if any."""
     pg = _pg(conn)
-    _temp(
+    temp_table(
         conn,
         "fl_groups",
         (
@@ -471,7 +463,7 @@ def _fill_groups(conn: Connection) -> None:
             """
         )
     )
-    _analyze(conn, "fl_groups")
+    analyze(conn, "fl_groups")
     # Only the groups that have such flags are written (an UPDATE rewrites every row it sets).
     held = f"""
         FROM flags f
@@ -506,7 +498,7 @@ def _fill_groups(conn: Connection) -> None:
 
 def _drop_untouched(conn: Connection) -> None:
     """Delete the untouched flags of the threads (kept in ``fl_drop``): recomputed below."""
-    _temp(
+    temp_table(
         conn,
         "fl_drop",
         "platform VARCHAR(32), mention_id VARCHAR(512), kind VARCHAR(16), day "
@@ -525,7 +517,7 @@ def _drop_untouched(conn: Connection) -> None:
             """
         )
     )
-    _analyze(conn, "fl_drop")
+    analyze(conn, "fl_drop")
     conn.execute(
         sa.text(
             """
@@ -543,7 +535,7 @@ def _rank(conn: Connection, params: dict[str, Any]) -> None:
     ``count_repeats`` the flags whose repeats are counted again from the mentions.
     """
     pg = _pg(conn)
-    _temp(
+    temp_table(
         conn,
         "fl_rank",
         "platform VARCHAR(32), mention_id VARCHAR(512), kind VARCHAR(16), author VARCHAR(512),"
@@ -598,11 +590,11 @@ def _rank(conn: Connection, params: dict[str, Any]) -> None:
             """
         )
     )
-    _analyze(conn, "fl_rank")
+    analyze(conn, "fl_rank")
     bounds = conn.execute(
         sa.text("SELECT MIN(latest_day), MAX(latest_day) FROM fl_rank WHERE count_repeats = 1")
     ).one()
-    _temp(
+    temp_table(
         conn,
         "fl_days",
         "platform VARCHAR(32), author VARCHAR(512), day "
@@ -631,7 +623,7 @@ def _rank(conn: Connection, params: dict[str, Any]) -> None:
             {**params, "low": day_param(conn, low), "high": bounds[1]},
         )
     # Written once (an INSERT, not UPDATEs of fl_rank): repeats at least 1, recency by age.
-    _temp(
+    temp_table(
         conn,
         "fl_score",
         "platform VARCHAR(32), mention_id VARCHAR(512), kind VARCHAR(16), is_new INTEGER,"
@@ -665,7 +657,7 @@ def _rank(conn: Connection, params: dict[str, Any]) -> None:
         ),
         params,
     )
-    _analyze(conn, "fl_score")
+    analyze(conn, "fl_score")
 
 
 def _write_flags(conn: Connection, params: dict[str, Any]) -> tuple[int, int, set[str]]:

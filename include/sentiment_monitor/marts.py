@@ -71,8 +71,7 @@ def stage_posts(
         conn.execute(
             _days(statement), {"days": list(days), "detractor_max": detractor_max_compound}
         )
-    if conn.dialect.name == "postgresql":
-        analyze(conn, "mart_posts")
+    analyze(conn, "mart_posts")
 
 
 def build_response_metrics(conn: Connection, days: Sequence[Any]) -> None:

@@ -36,7 +36,6 @@ import html
 import io
 import json
 import math
-import multiprocessing
 import os
 import re
 import shutil
@@ -52,6 +51,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from msgspec.structs import astuple
 
+from sentiment_monitor.processes import spawn_pool
 from sentiment_monitor.records import (
     EXPORT_FIELDS,
     NORMALIZED_SCHEMA,
@@ -305,7 +305,7 @@ class _Normalizer:
     ) -> tuple[Any, ...]:
         """The normalized values in ``_ROW_FIELDS`` order, or RecordError saying why not.
 
-        The checks and their order are those of the export format (see ``normalize_record``);
+        The checks and their order are those of the export format (``records.py``);
         the common cases (strings, whole numbers) are inlined.
         """
         if (
@@ -395,24 +395,6 @@ _ROW_FIELDS: tuple[str, ...] = (
 
 #: Export fields in the argument order of :meth:`_Normalizer.row`, then ``repost_of_id``.
 _READ_FIELDS: tuple[str, ...] = REQUIRED_EXPORT_FIELDS + OPTIONAL_EXPORT_FIELDS
-
-
-def normalize_record(
-    raw: dict[str, Any],
-    *,
-    day: str,
-    source: str,
-    brand: BrandMatcher,
-    question_min_chars: int,
-    timestamp_format: str | None = None,
-    assume_timezone: str | None = None,
-) -> dict[str, Any]:
-    """One export record (canonical field names) -> one normalized mention, or RecordError."""
-    normalizer = _Normalizer(brand, question_min_chars, timestamp_format, assume_timezone)
-    values = normalizer.row(*(raw.get(key) for key in _READ_FIELDS[:-1]))
-    row = dict(zip(_ROW_FIELDS, values, strict=True))
-    row["day"], row["source"] = day, source
-    return {name: row[name] for name in NORMALIZED_SCHEMA.names}
 
 
 #: A JSONL export record with canonical keys, fields in ``_READ_FIELDS`` order (``astuple``
@@ -912,12 +894,8 @@ def _run_pieces(job: _Job, pieces: list[_Piece], workers: int) -> list[dict[str,
     """Normalize every piece, in a spawned process pool when it pays; results in piece order."""
     if workers <= 1 or len(pieces) <= 1:
         return [_normalize_piece(job, piece) for piece in pieces]
-    # spawn, not fork: the parent may be an Airflow task process with threads running.
-    context = multiprocessing.get_context("spawn")
     results: dict[int, dict[str, Any]] = {}
-    with concurrent.futures.ProcessPoolExecutor(
-        max_workers=min(workers, len(pieces)), mp_context=context
-    ) as pool:
+    with spawn_pool(min(workers, len(pieces))) as pool:
         # Largest first, so the last piece to finish is a small one.
         futures = [
             pool.submit(_normalize_piece, job, piece)
@@ -1025,7 +1003,6 @@ __all__ = [
     "html_to_text",
     "iter_lines",
     "normalize_day",
-    "normalize_record",
     "parse_timestamp",
     "read_normalized",
     "split_lines",

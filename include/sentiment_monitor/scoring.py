@@ -20,8 +20,6 @@ Policies, documented in the README:
 from __future__ import annotations
 
 import collections
-import concurrent.futures
-import multiprocessing
 import os
 import shutil
 from dataclasses import asdict, dataclass, field
@@ -31,6 +29,7 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from sentiment_monitor.processes import spawn_pool
 from sentiment_monitor.records import SCORED_SCHEMA, label_for
 
 _ANALYZERS: dict[tuple[tuple[str, float], ...], Any] = {}
@@ -244,11 +243,7 @@ def score_parts(
     outputs = [str(out_dir / Path(part).name) for part in parts]
     result = ScoreResult(day=day, parts=outputs)
     if workers > 1 and len(parts) > 1:
-        # spawn, not fork: the parent may be an Airflow task process with threads running.
-        context = multiprocessing.get_context("spawn")
-        with concurrent.futures.ProcessPoolExecutor(
-            max_workers=min(workers, len(parts)), mp_context=context
-        ) as pool:
+        with spawn_pool(min(workers, len(parts))) as pool:
             counts = list(pool.map(score_part, parts, outputs, [settings] * len(parts)))
     else:
         counts = [score_part(i, o, settings) for i, o in zip(parts, outputs, strict=True)]

@@ -20,10 +20,8 @@ functions: it costs seconds and hundreds of MB, and must never load at DAG parse
 
 from __future__ import annotations
 
-import concurrent.futures
 import json
 import logging
-import multiprocessing
 import os
 import shutil
 from dataclasses import asdict, dataclass, field
@@ -33,6 +31,7 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from sentiment_monitor.processes import spawn_pool
 from sentiment_monitor.records import LABELS, PLATFORMS, REJECT_SCHEMA, SCORED_SCHEMA
 
 log = logging.getLogger(__name__)
@@ -347,11 +346,7 @@ def validate_parts(parts: list[str], out_dir: Path, day: str, workers: int = 1) 
     if rows <= IN_PROCESS_ROWS:
         outcomes = [_validate_batch(batch, str(out_dir), day) for batch in batches]
     else:
-        # spawn, not fork: the parent may be an Airflow task process with threads running.
-        context = multiprocessing.get_context("spawn")
-        with concurrent.futures.ProcessPoolExecutor(
-            max_workers=processes, mp_context=context
-        ) as pool:
+        with spawn_pool(processes) as pool:
             outcomes = list(
                 pool.map(
                     _validate_batch,

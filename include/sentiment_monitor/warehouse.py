@@ -458,7 +458,11 @@ def temp_table(conn: Connection, name: str, columns: str, key: str | None = None
 
 
 def analyze(conn: Connection, *tables: str) -> None:
-    """Statistics for freshly filled temporary tables (autovacuum never sees them)."""
+    """Statistics for freshly filled temporary tables on PostgreSQL (autovacuum never sees
+    them: without them the planner guesses sizes and can pick a nested loop over a million
+    rows or a scan of a whole table). SQLite's planner goes by indexes: nothing to do there."""
+    if conn.dialect.name != "postgresql":
+        return
     for table in tables:
         conn.exec_driver_sql(f"ANALYZE {table}")
 
@@ -534,8 +538,7 @@ def link_threads(conn: Connection, day: Any) -> int:
         " WHERE NOT EXISTS (SELECT 1 FROM stage_mentions p"
         " WHERE p.platform = c.platform AND p.mention_id = c.parent)) o"
     )
-    if conn.dialect.name == "postgresql":
-        analyze(conn, "stage_links")
+    analyze(conn, "stage_links")
     conn.execute(
         sa.text(
             "INSERT INTO stage_parents (platform, mention_id, in_reply_to_id, thread_root_id)"
@@ -699,8 +702,7 @@ def add_new_authors(conn: Connection, new_rows: str) -> None:
             """
         )
     )
-    if conn.dialect.name == "postgresql":
-        analyze(conn, "stage_author_delta", "stage_authors")
+    analyze(conn, "stage_author_delta", "stage_authors")
     conn.execute(
         sa.text(
             """
@@ -826,9 +828,8 @@ def load_day(
         tune(conn)
         _create_stage(conn, "stage_mentions", "mentions")
         _stage_parts(conn, "stage_mentions", columns, mention_parts)
-        if pg:
-            analyze(conn, "stage_mentions")
-        else:
+        analyze(conn, "stage_mentions")
+        if not pg:
             conn.exec_driver_sql(
                 "CREATE INDEX stage_mentions_key ON stage_mentions (platform, mention_id)"
             )
@@ -867,7 +868,7 @@ def load_day(
             {"day": day_value},
         ).one()
         existing, known_from_earlier = int(counts[0]), int(counts[1] or 0)
-        if pg and existing:
+        if existing:
             analyze(conn, "stage_existing")
         # Posts a later day collected first (a backfill of an earlier day): this day takes them
         # over, so that later day's audit and marts must change as if the days had run in order.
@@ -897,8 +898,7 @@ def load_day(
             {"day": day_value},
         ).rowcount
         link_threads(conn, day_value)
-        if pg:
-            analyze(conn, "stage_roots")
+        analyze(conn, "stage_roots")
         column_list = ", ".join(columns)
         # Posts stored before are not new (on a first load of a day there are none).
         only_new = (
