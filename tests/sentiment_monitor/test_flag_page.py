@@ -25,6 +25,7 @@ ROUTES = [
     ("GET", "/sentiment/flag?platform=mastodon&mention_id=m3&kind=detractor"),
     ("GET", "/sentiment/api/flags"),
     ("GET", "/sentiment/api/flag?platform=mastodon&mention_id=m3&kind=detractor"),
+    ("GET", "/sentiment/api/flag/history?platform=mastodon&mention_id=m3&kind=detractor"),
     ("POST", "/sentiment/api/flag"),
     ("GET", "/sentiment/docs"),
     ("GET", "/sentiment/openapi.json"),
@@ -75,6 +76,15 @@ def _status(url: str, mention_id: str, kind: str) -> tuple:
             sa.text("SELECT status, assignee, note FROM flags WHERE mention_id = :m AND kind = :k"),
             {"m": mention_id, "k": kind},
         ).one()
+
+
+def test_the_refusal_test_covers_every_route_of_the_app(sqlite_url: str) -> None:
+    app = create_app(lambda: make_engine(sqlite_url), resolve, lambda next_url: LOGIN)
+    listed = {(method, path.split("?")[0]) for method, path in ROUTES}
+    for route in app.routes:
+        for method in getattr(route, "methods", None) or {"GET"}:
+            if method != "HEAD":
+                assert (method, "/sentiment" + route.path) in listed, (method, route.path)
 
 
 @pytest.mark.parametrize("token", [None, "forged", ""])
