@@ -38,10 +38,21 @@ rules changed) and reruns and backfills in any order converge to the same table.
 
 The step is set-based: temporary tables filled with INSERT ... SELECT and window functions,
 then one DELETE, INSERT and UPDATE each on ``flags``; no Python object per candidate.
+
+**Shards.** Everything a flag depends on belongs to one author (the thread's posts, the 7-day
+repetition, the closed flag before it), so the authors split into independent shards. On
+PostgreSQL the step runs one shard per core (at most ``MAX_SHARDS``) side by side, each on its
+own connection and in its own transaction: the database does the work on every core instead of
+one. A coordinating transaction holds the warehouse lock in shared mode (loads and marts, which
+take it exclusively, wait) and the flag lock (``FLAG_LOCK_KEY``: one flag run at a time) until
+every shard has finished. Each shard's transaction is all or nothing; if one fails after another
+committed, the step fails and its retry recomputes both to the same table, as any rerun does.
+SQLite, one writer at a time, runs one shard.
 """
 
 from __future__ import annotations
 
+import concurrent.futures
 import datetime as dt
 import math
 from dataclasses import asdict, dataclass, field
@@ -51,12 +62,14 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
 from sentiment_monitor.config import FlagRules
+from sentiment_monitor.processes import worker_count
 from sentiment_monitor.warehouse import (
     analyze,
     day_param,
     lock_warehouse,
     temp_table,
     timestamp_param,
+    tune,
 )
 
 KINDS: tuple[str, ...] = ("promoter", "detractor", "question")
@@ -71,6 +84,10 @@ RECENCY_DAYS = 7
 WEIGHTS: dict[str, float] = {"severity": 0.40, "reach": 0.25, "repetition": 0.20, "recency": 0.15}
 #: The fields of a flag people change; each change is a row of ``flag_history``.
 PEOPLE_FIELDS: tuple[str, ...] = ("status", "assignee", "note")
+#: Shards (connections) the flag step runs side by side on PostgreSQL at most.
+MAX_SHARDS = 4
+#: The advisory lock one flag run holds (with the warehouse lock shared) while its shards run.
+FLAG_LOCK_KEY = 0x666C616773
 
 
 @dataclass
@@ -119,6 +136,27 @@ def priority(
 
 def _pg(conn: Connection) -> bool:
     return conn.dialect.name == "postgresql"
+
+
+#: (index, count): this transaction handles the authors of shard ``index`` of ``count``.
+Shard = tuple[int, int]
+
+
+def _in_shard(column: str, shard: Shard) -> str:
+    """`` AND`` the author ``column`` falls in the shard: nothing when there is one."""
+    index, count = shard
+    if count == 1:
+        return ""
+    # hashtext is PostgreSQL's (the only database that runs more than one shard).
+    return f" AND (hashtext({column}) & 1048575) % {count} = {index}"
+
+
+def shard_count(engine: Engine) -> int:
+    """Shards the flag step runs on ``engine``: one per core, at most ``MAX_SHARDS``, on
+    PostgreSQL; one on SQLite."""
+    if engine.dialect.name != "postgresql":
+        return 1
+    return min(MAX_SHARDS, worker_count(0))
 
 
 def _minus_days(conn: Connection, expr: str, days: int) -> str:
@@ -238,17 +276,24 @@ def _reference_day(conn: Connection, day: str) -> str:
     return max(day, latest_text)
 
 
-def flag_day(engine: Engine, day: str, rules: FlagRules) -> FlagResult:
-    """Raise, group, re-rank and withdraw the flags the day reaches, in one transaction.
+def flag_day(engine: Engine, day: str, rules: FlagRules, shards: int | None = None) -> FlagResult:
+    """Raise, group, re-rank and withdraw the flags the day reaches.
 
     Only the threads the day reaches are recomputed (its qualifying posts' threads, the threads
     of open flags whose posts span the day, the threads of questions the brand answered today),
-    plus the re-rank of flags whose recency still decays: the cost follows the night.
+    plus the re-rank of flags whose recency still decays: the cost follows the night. The
+    authors are split into ``shards`` (default :func:`shard_count`) run side by side, each in
+    one transaction (module docstring).
     """
+    count = 1 if engine.dialect.name != "postgresql" else max(1, shards or shard_count(engine))
     result = FlagResult(day=day, raised={kind: 0 for kind in KINDS})
     with engine.begin() as conn:
-        # Another day's flag step may re-rank or withdraw the same flags: one writer at a time.
-        lock_warehouse(conn)
+        if count == 1:
+            # Another day's flag step may re-rank or withdraw the same flags: one at a time.
+            lock_warehouse(conn)
+        else:
+            lock_warehouse(conn, shared=True)
+            conn.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": FLAG_LOCK_KEY})
         ref = _reference_day(conn, day)
         params: dict[str, Any] = {
             "day": day_param(conn, day),
@@ -257,46 +302,86 @@ def flag_day(engine: Engine, day: str, rules: FlagRules) -> FlagResult:
             "detractor": rules.detractor_max_compound,
             "high_reach": float(rules.high_reach_followers),
         }
-        _fill_threads(conn, params)
-        _fill_posts(conn, params)
-        _fill_groups(conn)
-        _drop_untouched(conn)
-        _rank(conn, params)
-        result.withdrawn, result.reranked, touched = _write_flags(conn, params)
-        for kind, count in conn.execute(
-            sa.text("SELECT kind, COUNT(*) FROM fl_groups GROUP BY kind")
-        ).all():
-            result.raised[str(kind)] = int(count)
-        # Days whose response numbers changed: questions answered by the brand's posts of today.
-        touched |= {
-            str(r[0])[:10]
-            for r in conn.execute(
-                sa.text(
-                    """
-                    SELECT DISTINCT p.day FROM mentions r
-                    JOIN mentions p ON p.platform = r.platform AND p.mention_id = r.in_reply_to_id
-                    WHERE r.day = :day AND r.is_brand
-                    """
-                ),
-                params,
-            )
-        }
-        if not _pg(conn):
-            for name in (
-                "fl_threads",
-                "fl_posts",
-                "fl_groups",
-                "fl_drop",
-                "fl_rank",
-                "fl_days",
-                "fl_score",
-            ):
-                conn.exec_driver_sql(f"DROP TABLE IF EXISTS {name}")
+        if count == 1:
+            shard_results = [_flag_shard(conn, params, (0, 1))]
+        else:
+            with concurrent.futures.ThreadPoolExecutor(count) as pool:
+                futures = [
+                    pool.submit(_flag_shard_transaction, engine, params, (index, count))
+                    for index in range(count)
+                ]
+                touched = _answered_days(conn, params)
+                shard_results = [future.result() for future in futures]
+        if count == 1:
+            touched = _answered_days(conn, params)
+    for raised, withdrawn, reranked, days in shard_results:
+        for kind, number in raised.items():
+            result.raised[kind] += number
+        result.withdrawn += withdrawn
+        result.reranked += reranked
+        touched |= days
     result.touched_days = sorted(touched | {day})
     return result
 
 
-def _fill_threads(conn: Connection, params: dict[str, Any]) -> None:
+def _answered_days(conn: Connection, params: dict[str, Any]) -> set[str]:
+    """Days whose response numbers changed: those of the posts the brand answered today."""
+    return {
+        str(r[0])[:10]
+        for r in conn.execute(
+            sa.text(
+                """
+                SELECT DISTINCT p.day FROM mentions r
+                JOIN mentions p ON p.platform = r.platform AND p.mention_id = r.in_reply_to_id
+                WHERE r.day = :day AND r.is_brand AND r.in_reply_to_id IS NOT NULL
+                """
+            ),
+            params,
+        )
+    }
+
+
+_SHARD_RESULT = tuple[dict[str, int], int, int, set[str]]
+
+
+def _flag_shard_transaction(engine: Engine, params: dict[str, Any], shard: Shard) -> _SHARD_RESULT:
+    """One shard in its own transaction (on its own connection)."""
+    with engine.begin() as conn:
+        return _flag_shard(conn, params, shard)
+
+
+def _flag_shard(conn: Connection, params: dict[str, Any], shard: Shard) -> _SHARD_RESULT:
+    """The flag step for the authors of ``shard``: return the flags raised per kind, withdrawn
+    and re-ranked, and the days whose flags changed."""
+    if _pg(conn):
+        tune(conn)
+    _fill_threads(conn, params, shard)
+    _fill_posts(conn, params)
+    _fill_groups(conn)
+    _drop_untouched(conn)
+    _rank(conn, params, shard)
+    withdrawn, reranked, days = _write_flags(conn, params)
+    raised = {
+        str(kind): int(number)
+        for kind, number in conn.execute(
+            sa.text("SELECT kind, COUNT(*) FROM fl_groups GROUP BY kind")
+        ).all()
+    }
+    if not _pg(conn):
+        for name in (
+            "fl_threads",
+            "fl_posts",
+            "fl_groups",
+            "fl_drop",
+            "fl_rank",
+            "fl_days",
+            "fl_score",
+        ):
+            conn.exec_driver_sql(f"DROP TABLE IF EXISTS {name}")
+    return raised, withdrawn, reranked, days
+
+
+def _fill_threads(conn: Connection, params: dict[str, Any], shard: Shard) -> None:
     """``fl_threads``: the (platform, author, thread) the day reaches.
 
     Those of the day's qualifying posts; of the open flags raised that day or, still decaying,
@@ -316,17 +401,20 @@ def _fill_threads(conn: Connection, params: dict[str, Any]) -> None:
             SELECT platform, author, COALESCE(thread_root_id, mention_id) FROM mentions
             WHERE day = :day AND NOT is_brand
               AND (compound >= :promoter OR compound <= :detractor OR is_question)
+              {_in_shard("author", shard)}
             UNION
             SELECT platform, author, thread_root_id FROM flags
-            WHERE day = :day AND status IN {_OPEN}
+            WHERE day = :day AND status IN {_OPEN} {_in_shard("author", shard)}
             UNION
             SELECT platform, author, thread_root_id FROM flags {_fresh(conn)}
             WHERE recency > 0 AND status IN {_OPEN} AND latest_day >= :day AND day <= :day
+              {_in_shard("author", shard)}
             UNION
             SELECT p.platform, p.author, COALESCE(p.thread_root_id, p.mention_id)
             FROM mentions r
             JOIN mentions p ON p.platform = r.platform AND p.mention_id = r.in_reply_to_id
-            WHERE r.day = :day AND r.is_brand AND NOT p.is_brand
+            WHERE r.day = :day AND r.is_brand AND r.in_reply_to_id IS NOT NULL
+              AND NOT p.is_brand {_in_shard("p.author", shard)}
             """
         ),
         params,
@@ -528,7 +616,7 @@ def _drop_untouched(conn: Connection) -> None:
     )
 
 
-def _rank(conn: Connection, params: dict[str, Any]) -> None:
+def _rank(conn: Connection, params: dict[str, Any], shard: Shard) -> None:
     """``fl_rank``: the flags to (re-)rank with their repeats and recency.
 
     ``is_new`` marks the groups nobody holds (inserted next, ranked as they are inserted);
@@ -582,7 +670,7 @@ def _rank(conn: Connection, params: dict[str, Any]) -> None:
                                  count_repeats, is_new)
             SELECT f.platform, f.mention_id, f.kind, f.author, f.latest_day, f.repeats, 0, 0
             FROM flags f {_fresh(conn)}
-            WHERE f.recency > 0 AND f.status IN {_OPEN}
+            WHERE f.recency > 0 AND f.status IN {_OPEN} {_in_shard("f.author", shard)}
               AND NOT EXISTS (
                   SELECT 1 FROM fl_rank r
                   WHERE r.platform = f.platform AND r.mention_id = f.mention_id

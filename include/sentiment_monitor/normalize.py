@@ -946,7 +946,7 @@ def normalize_day(
         rejects_dir=str(rejects_dir),
     )
     if workers is None:
-        from sentiment_monitor.scoring import worker_count
+        from sentiment_monitor.processes import worker_count
 
         workers = worker_count(config.scoring.workers)
         if sum(_piece_cost(p) for p in pieces) < POOL_MIN_BYTES:

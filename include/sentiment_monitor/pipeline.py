@@ -19,7 +19,8 @@ from sentiment_monitor.config import Config, load_config
 from sentiment_monitor.flags import flag_day
 from sentiment_monitor.marts import build_marts
 from sentiment_monitor.normalize import normalize_day
-from sentiment_monitor.scoring import ScoreSettings, combine, group_parts, score_parts, worker_count
+from sentiment_monitor.processes import worker_count
+from sentiment_monitor.scoring import ScoreSettings, combine, group_parts, score_parts
 from sentiment_monitor.sources import build_source
 from sentiment_monitor.sources.base import ConnectionInfo, ExtractResult
 from sentiment_monitor.warehouse import load_day, make_engine, record_run

@@ -20,7 +20,6 @@ Policies, documented in the README:
 from __future__ import annotations
 
 import collections
-import os
 import shutil
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -221,16 +220,6 @@ def combine(day: str, results: list[dict[str, Any]]) -> dict[str, Any]:
     # The groups run side by side: the step took as long as the slowest.
     out["seconds"] = max((part.get("seconds", 0.0) for part in results), default=0.0)
     return out
-
-
-def worker_count(configured: int) -> int:
-    """Processes to use: the configured number, or one per core this process may use."""
-    if configured > 0:
-        return configured
-    try:
-        return max(1, len(os.sched_getaffinity(0)))
-    except AttributeError:  # pragma: no cover - not Linux
-        return max(1, os.cpu_count() or 1)
 
 
 def score_parts(

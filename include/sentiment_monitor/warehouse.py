@@ -206,14 +206,18 @@ def split_statements(text: str) -> list[str]:
     return [s.strip() for s in cleaned if s.strip()]
 
 
-def lock_warehouse(conn: Connection) -> None:
+def lock_warehouse(conn: Connection, *, shared: bool = False) -> None:
     """Serialize this transaction with every other writer of the warehouse until it ends.
 
-    PostgreSQL: a transaction-level advisory lock, released by COMMIT or ROLLBACK. SQLite needs
-    nothing: ``make_engine`` begins every transaction ``IMMEDIATE``, one writer at a time.
+    PostgreSQL: a transaction-level advisory lock, released by COMMIT or ROLLBACK. ``shared``
+    takes it in shared mode: it waits for and keeps out every exclusive holder (the writers),
+    not other shared holders; the flag step's coordinator uses it while its shards write on
+    their own connections (see ``flags.flag_day``). SQLite needs nothing: ``make_engine``
+    begins every transaction ``IMMEDIATE``, one writer at a time.
     """
     if conn.dialect.name == "postgresql":
-        conn.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": WAREHOUSE_LOCK_KEY})
+        function = "pg_advisory_xact_lock_shared" if shared else "pg_advisory_xact_lock"
+        conn.execute(sa.text(f"SELECT {function}(:key)"), {"key": WAREHOUSE_LOCK_KEY})
 
 
 def migrations() -> list[tuple[int, str]]:

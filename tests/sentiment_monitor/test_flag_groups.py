@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
+from sentiment_monitor import flags
 from sentiment_monitor.config import load_config
 from sentiment_monitor.flags import history, priority, set_status
 from sentiment_monitor.pipeline import run_day
@@ -214,6 +215,35 @@ def test_reruns_and_out_of_order_backfills_give_the_same_flags(
     for day in ("2026-11-03", "2026-11-01", "2026-11-02", "2026-11-01"):
         run_day(day, config=config, url=other)
     assert snapshot(make_engine(other), ("flags",)) == in_order
+
+
+# Only PostgreSQL runs the flag step in more than one shard.
+@pytest.mark.parametrize("warehouse_url", ["postgresql"], indirect=True)
+def test_shards_side_by_side_give_the_flags_of_one_transaction(
+    setup, more_warehouses: Callable[[], str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    exports, config, url = setup
+    for day, records in WEEK.items():
+        write_day(exports, day, records)
+    found = {}
+    for shards, target in ((1, url), (3, more_warehouses())):
+        monkeypatch.setattr(flags, "shard_count", lambda engine, n=shards: n)
+        run_day("2026-11-01", config=config, url=target)
+        run_day("2026-11-02", config=config, url=target)
+        set_status(make_engine(target), "mastodon", "103", "detractor", status="resolved")
+        run_day("2026-11-03", config=config, url=target)
+        run_day("2026-11-02", config=config, url=target)  # a rerun
+        found[shards] = {
+            key: {k: v for k, v in row.items() if k != "status_changed_at"}
+            for key, row in flags_of(target).items()
+        }
+        with make_engine(target).connect() as conn:
+            split = conn.execute(
+                sa.text("SELECT COUNT(DISTINCT (hashtext(author) & 1048575) % 3) FROM flags")
+            ).scalar_one()
+    assert split == 3  # grumpy, nora and fan each had a shard of their own
+    assert found[3][("303", "detractor")]["previous_mention_id"] == "103"  # the relapse link
+    assert found[3] == found[1]
 
 
 def test_reruns_keep_what_people_wrote(setup) -> None:
