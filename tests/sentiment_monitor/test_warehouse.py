@@ -244,3 +244,42 @@ def test_authors_kept_by_the_load_equal_a_full_recompute(warehouse_url: str, two
             )
         )
     assert snapshot(engine, ("authors",))["authors"] == kept
+
+
+def _parts(tmp_path: Path, sizes: list[int]) -> list[str]:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    paths = []
+    for index, size in enumerate(sizes):
+        path = tmp_path / f"part-{index}.parquet"
+        table = pa.table({"a": [f"{index}-{i}" for i in range(size)], "b": list(range(size))})
+        pq.write_table(table, path)
+        paths.append(str(path))
+    return paths
+
+
+def test_copy_chunks_made_ahead_are_the_chunks_in_order(tmp_path: Path) -> None:
+    from sentiment_monitor.warehouse import COPY_BATCH, _csv_ahead, _csv_chunks
+
+    parts = _parts(tmp_path, [COPY_BATCH * 3 + 5, 0, 7])
+    ahead = list(_csv_ahead(parts, ["a", "b"], depth=2))
+    assert ahead == list(_csv_chunks(parts, ["a", "b"]))
+    assert len(ahead) == 5 and ahead[-1].endswith(b'"2-6",6\n')
+
+
+def test_copy_chunks_made_ahead_raise_the_readers_error_and_stop_early(tmp_path: Path) -> None:
+    from sentiment_monitor.warehouse import COPY_BATCH, _csv_ahead
+
+    parts = _parts(tmp_path, [COPY_BATCH * 2])
+    broken = tmp_path / "broken.parquet"
+    broken.write_bytes(b"not parquet")
+    with pytest.raises(Exception, match="Parquet"):
+        list(_csv_ahead([*parts, str(broken)], ["a", "b"], depth=1))
+    # A consumer that stops early (a failed COPY) leaves no thread blocked on the full queue.
+    chunks = _csv_ahead(_parts(tmp_path, [COPY_BATCH * 6]), ["a", "b"], depth=1)
+    next(chunks)
+    chunks.close()
+    import threading
+
+    assert not [t for t in threading.enumerate() if t.name == "copy-csv"]
