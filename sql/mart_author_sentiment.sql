@@ -1,7 +1,8 @@
--- Recompute author_sentiment for the days in :days (bound as an expanding list), from mart_posts:
+-- Recompute author_sentiment for the days in :days and the platforms in :platforms (bound as
+-- expanding lists), from mart_posts:
 -- one row per day, platform and author of the public's posts collected that day (the brand's own
 -- posts are left out). net_sentiment = (positive - negative) / scored, as in daily_sentiment.
-DELETE FROM author_sentiment WHERE day IN :days;
+DELETE FROM author_sentiment WHERE day IN :days AND platform IN :platforms;
 INSERT INTO author_sentiment (
     day, platform, author, posts, scored, positive, neutral, negative, mean_compound,
     net_sentiment

@@ -1,8 +1,9 @@
--- Recompute daily_sentiment for the days in :days (bound as an expanding list), from mart_posts.
+-- Recompute daily_sentiment for the days in :days and the platforms in :platforms (bound as
+-- expanding lists), from mart_posts.
 -- mentions counts the public's posts (the brand's own posts are counted apart, in brand_posts);
 -- net_sentiment = (positive - negative) / scored; a question is a post asking something of the
 -- brand (it names the brand or replies to the brand's post), answered when the brand replied to it.
-DELETE FROM daily_sentiment WHERE day IN :days;
+DELETE FROM daily_sentiment WHERE day IN :days AND platform IN :platforms;
 INSERT INTO daily_sentiment (
     day, platform, mentions, brand_posts, scored, positive, neutral, negative, unscored,
     mean_compound, net_sentiment, flags_raised, questions, questions_answered, answered_share
@@ -25,7 +26,7 @@ WITH per_day AS (
 ),
 raised AS (
     SELECT day, platform, COUNT(*) AS flags_raised
-    FROM flags WHERE day IN :days
+    FROM flags WHERE day IN :days AND platform IN :platforms
     GROUP BY day, platform
 )
 SELECT d.day, d.platform,

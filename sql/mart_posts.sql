@@ -1,6 +1,7 @@
--- mart_posts: one row per mention of the days in :days (bound as an expanding list), with what
--- the marts need to know about it, worked out once for all three marts (a temporary table of
--- the marts' transaction; the marts below read it instead of rescanning mentions):
+-- mart_posts: one row per mention of the days in :days and the platforms in :platforms (bound
+-- as expanding lists), with what the marts need to know about it, worked out once for all three
+-- marts (a temporary table of the marts' transaction; the marts read it instead of rescanning
+-- mentions):
 -- asks_brand: a public question to the brand (it names the brand or replies to the brand's post);
 -- detractor: a public post at or below the detractor rule's compound (:detractor_max, from
 -- flags.detractor_max_compound: every such post, also the later posts a grouped flag holds);
@@ -22,4 +23,4 @@ SELECT m.day, m.platform, m.author, CASE WHEN m.is_brand THEN 1 ELSE 0 END, m.la
                 WHERE r.platform = m.platform AND r.in_reply_to_id = m.mention_id
                   AND r.is_brand) END
 FROM mentions m
-WHERE m.day IN :days;
+WHERE m.day IN :days AND m.platform IN :platforms;

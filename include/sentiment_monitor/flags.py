@@ -41,13 +41,13 @@ then one DELETE, INSERT and UPDATE each on ``flags``; no Python object per candi
 
 **Shards.** Everything a flag depends on belongs to one author (the thread's posts, the 7-day
 repetition, the closed flag before it), so the authors split into independent shards. On
-PostgreSQL the step runs one shard per core (at most ``MAX_SHARDS``) side by side, each on its
-own connection and in its own transaction: the database does the work on every core instead of
-one. A coordinating transaction holds the warehouse lock in shared mode (loads and marts, which
-take it exclusively, wait) and the flag lock (``FLAG_LOCK_KEY``: one flag run at a time) until
-every shard has finished. Each shard's transaction is all or nothing; if one fails after another
-committed, the step fails and its retry recomputes both to the same table, as any rerun does.
-SQLite, one writer at a time, runs one shard.
+PostgreSQL the step runs one shard per core (``warehouse.parallel_connections``) side by side,
+each on its own connection and in its own transaction: the database does the work on every core
+instead of one. A coordinating transaction holds the warehouse lock in shared mode (loads and
+marts, which take it exclusively, wait) and the flag lock (``FLAG_LOCK_KEY``: one flag run at a
+time) until every shard has finished. Each shard's transaction is all or nothing; if one fails
+after another committed, the step fails and its retry recomputes both to the same table, as any
+rerun does. SQLite, one writer at a time, runs one shard.
 """
 
 from __future__ import annotations
@@ -62,11 +62,11 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
 from sentiment_monitor.config import FlagRules
-from sentiment_monitor.processes import worker_count
 from sentiment_monitor.warehouse import (
     analyze,
     day_param,
     lock_warehouse,
+    parallel_connections,
     temp_table,
     timestamp_param,
     tune,
@@ -84,8 +84,6 @@ RECENCY_DAYS = 7
 WEIGHTS: dict[str, float] = {"severity": 0.40, "reach": 0.25, "repetition": 0.20, "recency": 0.15}
 #: The fields of a flag people change; each change is a row of ``flag_history``.
 PEOPLE_FIELDS: tuple[str, ...] = ("status", "assignee", "note")
-#: Shards (connections) the flag step runs side by side on PostgreSQL at most.
-MAX_SHARDS = 4
 #: The advisory lock one flag run holds (with the warehouse lock shared) while its shards run.
 FLAG_LOCK_KEY = 0x666C616773
 
@@ -152,11 +150,8 @@ def _in_shard(column: str, shard: Shard) -> str:
 
 
 def shard_count(engine: Engine) -> int:
-    """Shards the flag step runs on ``engine``: one per core, at most ``MAX_SHARDS``, on
-    PostgreSQL; one on SQLite."""
-    if engine.dialect.name != "postgresql":
-        return 1
-    return min(MAX_SHARDS, worker_count(0))
+    """Shards the flag step runs on ``engine`` (``warehouse.parallel_connections``)."""
+    return parallel_connections(engine)
 
 
 def _minus_days(conn: Connection, expr: str, days: int) -> str:

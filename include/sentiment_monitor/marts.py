@@ -12,6 +12,7 @@ marts right without ever rescanning the whole warehouse.
 
 from __future__ import annotations
 
+import concurrent.futures
 import datetime as dt
 import statistics
 from collections.abc import Sequence
@@ -21,10 +22,12 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
 from sentiment_monitor.config import FlagRules
+from sentiment_monitor.records import PLATFORMS
 from sentiment_monitor.warehouse import (
     analyze,
     day_param,
     lock_warehouse,
+    parallel_connections,
     render_sql,
     temp_table,
     tune,
@@ -42,11 +45,18 @@ MART_FILES: tuple[str, ...] = ("mart_daily_sentiment.sql", "mart_author_sentimen
 MARTS: tuple[str, ...] = ("daily_sentiment", "author_sentiment", "response_metrics")
 
 
-def _days(statement: str) -> sa.TextClause:
+def _lists(statement: str) -> sa.TextClause:
+    """``statement`` with ``:days`` and ``:platforms`` bound as expanding lists."""
     query = sa.text(statement)
-    if ":days" in statement:
-        query = query.bindparams(sa.bindparam("days", expanding=True))
+    for name in ("days", "platforms"):
+        if f":{name}" in statement:
+            query = query.bindparams(sa.bindparam(name, expanding=True))
     return query
+
+
+def _params(statement: str, **values: Any) -> dict[str, Any]:
+    """The ``values`` the statement names (``:name``)."""
+    return {name: value for name, value in values.items() if f":{name}" in statement}
 
 
 def _timestamp(value: Any) -> dt.datetime:
@@ -57,9 +67,13 @@ def _timestamp(value: Any) -> dt.datetime:
 
 
 def stage_posts(
-    conn: Connection, days: Sequence[Any], detractor_max_compound: float = DETRACTOR_MAX_COMPOUND
+    conn: Connection,
+    days: Sequence[Any],
+    detractor_max_compound: float = DETRACTOR_MAX_COMPOUND,
+    platforms: Sequence[str] = PLATFORMS,
 ) -> None:
-    """Fill the temporary ``mart_posts`` with the days' mentions (``sql/mart_posts.sql``)."""
+    """Fill the temporary ``mart_posts`` with the days' mentions of ``platforms``
+    (``sql/mart_posts.sql``)."""
     temp_table(
         conn,
         "mart_posts",
@@ -69,13 +83,21 @@ def stage_posts(
     )
     for statement in render_sql(MART_POSTS_FILE, conn.dialect.name):
         conn.execute(
-            _days(statement), {"days": list(days), "detractor_max": detractor_max_compound}
+            _lists(statement),
+            {
+                "days": list(days),
+                "platforms": list(platforms),
+                "detractor_max": detractor_max_compound,
+            },
         )
     analyze(conn, "mart_posts")
 
 
-def build_response_metrics(conn: Connection, days: Sequence[Any]) -> None:
-    """Replace ``response_metrics`` for ``days`` (values in the dialect's day type).
+def build_response_metrics(
+    conn: Connection, days: Sequence[Any], platforms: Sequence[str] = PLATFORMS
+) -> None:
+    """Replace ``response_metrics`` for ``days`` (values in the dialect's day type) and
+    ``platforms``.
 
     A question is a post asking something of the brand (as in daily_sentiment), a detractor post
     one at or below the detractor rule's compound; answered means the brand replied to that very
@@ -110,7 +132,10 @@ def build_response_metrics(conn: Connection, days: Sequence[Any]) -> None:
         seconds = (_timestamp(replied_at) - _timestamp(created_at)).total_seconds()
         # Clients set their own clocks (Bluesky's createdAt can lie): never a negative wait.
         waits.setdefault((day, platform), []).append(max(0.0, seconds))
-    conn.execute(_days("DELETE FROM response_metrics WHERE day IN :days"), {"days": list(days)})
+    conn.execute(
+        _lists("DELETE FROM response_metrics WHERE day IN :days AND platform IN :platforms"),
+        {"days": list(days), "platforms": list(platforms)},
+    )
     if not counts:
         return
     rows = []
@@ -155,7 +180,7 @@ def build_marts(
     days: Sequence[str],
     detractor_max_compound: float = DETRACTOR_MAX_COMPOUND,
 ) -> dict[str, int]:
-    """Rebuild every mart for ``days`` in one transaction; return rows per mart after the build.
+    """Rebuild every mart for ``days``; return rows per mart after the build.
 
     A detractor post is a public post scoring at most ``detractor_max_compound`` (the flag
     rule's threshold, ``flags.detractor_max_compound``), whether or not a flag holds it as its key.
@@ -163,6 +188,11 @@ def build_marts(
     The days' mentions are read once, into ``mart_posts`` with each post's lookups (question
     to the brand, detractor flag, the brand's first reply) done by index probes; the three
     marts are aggregates of that table. Nothing outside the days' rows and their probes is read.
+
+    Every mart row belongs to one platform, so on PostgreSQL the platforms are built side by
+    side (``platform_groups``), each group on its own connection and in its own transaction,
+    while this transaction holds the warehouse lock (no load or flag step runs meanwhile) and
+    takes the queued stale days off only if every group succeeded. SQLite builds all in one.
     """
     if not days:
         return {}
@@ -176,16 +206,49 @@ def build_marts(
         queued = [d for (d,) in conn.execute(sa.text("SELECT day FROM stale_mart_days"))]
         values = sorted(set(values) | set(queued))
         conn.execute(sa.text("DELETE FROM stale_mart_days"))
-        stage_posts(conn, values, detractor_max_compound)
-        for name in MART_FILES:
-            for statement in render_sql(name, engine.dialect.name):
-                conn.execute(_days(statement), {"days": values} if ":days" in statement else {})
-        build_response_metrics(conn, values)
+        groups = platform_groups(parallel_connections(engine))
+        if len(groups) == 1:
+            _build(conn, values, detractor_max_compound, groups[0])
+        else:
+            with concurrent.futures.ThreadPoolExecutor(len(groups)) as pool:
+                futures = [
+                    pool.submit(_build_transaction, engine, values, detractor_max_compound, group)
+                    for group in groups
+                ]
+                for future in futures:
+                    future.result()
         for table in MARTS:
             counts[table] = conn.execute(
-                _days(f"SELECT COUNT(*) FROM {table} WHERE day IN :days"), {"days": values}
+                _lists(f"SELECT COUNT(*) FROM {table} WHERE day IN :days"), {"days": values}
             ).scalar_one()
     return counts
+
+
+def platform_groups(count: int) -> list[tuple[str, ...]]:
+    """Every platform, dealt into at most ``count`` groups built side by side."""
+    count = max(1, min(count, len(PLATFORMS)))
+    return [PLATFORMS[index::count] for index in range(count)]
+
+
+def _build_transaction(
+    engine: Engine, days: Sequence[Any], detractor_max_compound: float, platforms: Sequence[str]
+) -> None:
+    with engine.begin() as conn:
+        tune(conn)
+        _build(conn, days, detractor_max_compound, platforms)
+
+
+def _build(
+    conn: Connection, days: Sequence[Any], detractor_max_compound: float, platforms: Sequence[str]
+) -> None:
+    """Every mart for ``days`` and ``platforms``, from a fresh ``mart_posts``."""
+    stage_posts(conn, days, detractor_max_compound, platforms)
+    for name in MART_FILES:
+        for statement in render_sql(name, conn.dialect.name):
+            conn.execute(
+                _lists(statement), _params(statement, days=days, platforms=list(platforms))
+            )
+    build_response_metrics(conn, days, platforms)
 
 
 def backfill_marts(

@@ -222,6 +222,21 @@ def lock_warehouse(conn: Connection, *, shared: bool = False) -> None:
         conn.execute(sa.text(f"SELECT {function}(:key)"), {"key": WAREHOUSE_LOCK_KEY})
 
 
+#: Connections a step runs side by side on PostgreSQL at most (flags by author, marts by platform).
+MAX_PARALLEL = 4
+
+
+def parallel_connections(engine: Engine) -> int:
+    """Connections a step may run side by side on ``engine``: one per core of this machine (the
+    database's work then spreads over the cores; a step's own process mostly waits), at most
+    ``MAX_PARALLEL``, on PostgreSQL; one on SQLite, which has one writer at a time."""
+    if engine.dialect.name != "postgresql":
+        return 1
+    from sentiment_monitor.processes import worker_count
+
+    return min(MAX_PARALLEL, worker_count(0))
+
+
 def migrations() -> list[tuple[int, str]]:
     """The migration files as ``(version, file name)``, in the order they are applied."""
     found = []

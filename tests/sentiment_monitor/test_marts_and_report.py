@@ -66,3 +66,26 @@ def test_report_shows_counts_flags_and_rejects(loaded: str) -> None:
     assert "Rejects (latest 10, of 6)" in text
     day_only = build_report(make_engine(loaded), "2026-11-02")
     assert "0 read = 0 loaded" in day_only
+
+
+# Only PostgreSQL builds the platforms side by side.
+@pytest.mark.parametrize("warehouse_url", ["postgresql"], indirect=True)
+def test_platforms_built_side_by_side_give_the_marts_of_one_transaction(
+    loaded: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from sentiment_monitor import marts
+    from sentiment_monitor.warehouse import snapshot
+
+    assert marts.platform_groups(2) == [("mastodon",), ("bluesky",)]
+    assert marts.platform_groups(1) == [("mastodon", "bluesky")]
+    engine = make_engine(loaded)
+    built = {}
+    for connections in (1, 2):
+        monkeypatch.setattr(marts, "parallel_connections", lambda engine, n=connections: n)
+        with engine.begin() as conn:  # start from empty marts
+            for table in marts.MARTS:
+                conn.execute(sa.text(f"DELETE FROM {table}"))
+        counts = build_marts(engine, ["2026-11-01"])
+        built[connections] = (counts, snapshot(engine, marts.MARTS))
+    assert built[2][0] == {"daily_sentiment": 2, "author_sentiment": 8, "response_metrics": 2}
+    assert built[2] == built[1]
