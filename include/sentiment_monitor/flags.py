@@ -141,7 +141,7 @@ Shard = tuple[int, int]
 
 
 def _in_shard(column: str, shard: Shard) -> str:
-    """`` AND`` the author ``column`` falls in the shard: nothing when there is one."""
+    """SQL to AND to a WHERE: the author ``column`` falls in the shard (nothing for one)."""
     index, count = shard
     if count == 1:
         return ""
@@ -299,16 +299,16 @@ def flag_day(engine: Engine, day: str, rules: FlagRules, shards: int | None = No
         }
         if count == 1:
             shard_results = [_flag_shard(conn, params, (0, 1))]
+            touched = _answered_days(conn, params)
         else:
             with concurrent.futures.ThreadPoolExecutor(count) as pool:
                 futures = [
                     pool.submit(_flag_shard_transaction, engine, params, (index, count))
                     for index in range(count)
                 ]
+                # Read-only, on this connection while the shards write on theirs.
                 touched = _answered_days(conn, params)
                 shard_results = [future.result() for future in futures]
-        if count == 1:
-            touched = _answered_days(conn, params)
     for raised, withdrawn, reranked, days in shard_results:
         for kind, number in raised.items():
             result.raised[kind] += number
@@ -336,20 +336,20 @@ def _answered_days(conn: Connection, params: dict[str, Any]) -> set[str]:
     }
 
 
-_SHARD_RESULT = tuple[dict[str, int], int, int, set[str]]
+#: What a shard did: flags raised per kind, withdrawn, re-ranked, and the days they changed.
+ShardResult = tuple[dict[str, int], int, int, set[str]]
 
 
-def _flag_shard_transaction(engine: Engine, params: dict[str, Any], shard: Shard) -> _SHARD_RESULT:
+def _flag_shard_transaction(engine: Engine, params: dict[str, Any], shard: Shard) -> ShardResult:
     """One shard in its own transaction (on its own connection)."""
     with engine.begin() as conn:
         return _flag_shard(conn, params, shard)
 
 
-def _flag_shard(conn: Connection, params: dict[str, Any], shard: Shard) -> _SHARD_RESULT:
+def _flag_shard(conn: Connection, params: dict[str, Any], shard: Shard) -> ShardResult:
     """The flag step for the authors of ``shard``: return the flags raised per kind, withdrawn
     and re-ranked, and the days whose flags changed."""
-    if _pg(conn):
-        tune(conn)
+    tune(conn)
     _fill_threads(conn, params, shard)
     _fill_posts(conn, params)
     _fill_groups(conn)

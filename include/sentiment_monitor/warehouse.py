@@ -35,9 +35,7 @@ import datetime as dt
 import hashlib
 import json
 import logging
-import queue
 import re
-import threading
 from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -443,65 +441,18 @@ def _stage_parts(
     if conn.dialect.name != "postgresql":
         _stage(conn, table, columns, _iter_rows(parts, columns))
         return
-    raw = conn.connection.driver_connection
-    statement = f"COPY {table} ({', '.join(columns)}) FROM STDIN WITH (FORMAT csv)"
-    with raw.cursor() as cursor, cursor.copy(statement) as copy:
-        for chunk in _csv_ahead(parts, columns):
-            copy.write(chunk)
-
-
-def _csv_chunks(parts: Sequence[str], columns: Sequence[str]) -> Iterator[bytes]:
-    """The ``columns`` of Parquet ``parts`` as CSV for COPY, one record batch at a time."""
     import pyarrow.csv as pacsv
 
+    raw = conn.connection.driver_connection
+    statement = f"COPY {table} ({', '.join(columns)}) FROM STDIN WITH (FORMAT csv)"
     options = pacsv.WriteOptions(include_header=False, quoting_style="needed")
-    for part in parts:
-        parquet = pq.ParquetFile(part)
-        for batch in parquet.iter_batches(batch_size=COPY_BATCH, columns=list(columns)):
-            sink = pa.BufferOutputStream()
-            pacsv.write_csv(batch, sink, options)
-            yield sink.getvalue().to_pybytes()
-
-
-def _csv_ahead(parts: Sequence[str], columns: Sequence[str], depth: int = 8) -> Iterator[bytes]:
-    """:func:`_csv_chunks` made by a thread up to ``depth`` chunks ahead of the consumer.
-
-    pyarrow reads Parquet and writes CSV without the GIL, so the next chunks are made on one
-    core while PostgreSQL parses the last ones on the other (about 1 s of the 3 s COPY of a
-    million mentions); the queue bounds the memory. An error in the thread is raised here.
-    """
-    chunks: queue.Queue[bytes | BaseException | None] = queue.Queue(maxsize=depth)
-    stop = threading.Event()
-
-    def put(item: bytes | BaseException | None) -> bool:
-        """Queue ``item`` unless the consumer has stopped (never blocks forever)."""
-        while not stop.is_set():
-            try:
-                chunks.put(item, timeout=0.1)
-                return True
-            except queue.Full:
-                continue
-        return False
-
-    def produce() -> None:
-        try:
-            for chunk in _csv_chunks(parts, columns):
-                if not put(chunk):
-                    return
-            put(None)
-        except BaseException as error:  # handed to the consumer, raised there
-            put(error)
-
-    thread = threading.Thread(target=produce, name="copy-csv", daemon=True)
-    thread.start()
-    try:
-        while (item := chunks.get()) is not None:
-            if isinstance(item, BaseException):
-                raise item
-            yield item
-    finally:
-        stop.set()
-        thread.join()
+    with raw.cursor() as cursor, cursor.copy(statement) as copy:
+        for part in parts:
+            parquet = pq.ParquetFile(part)
+            for batch in parquet.iter_batches(batch_size=COPY_BATCH, columns=list(columns)):
+                sink = pa.BufferOutputStream()
+                pacsv.write_csv(batch, sink, options)
+                copy.write(sink.getvalue().to_pybytes())
 
 
 def _create_stage(conn: Connection, name: str, like: str) -> None:
