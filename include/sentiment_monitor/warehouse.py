@@ -49,6 +49,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from sqlalchemy.engine import Connection, Engine
 
 from sentiment_monitor.config import project_root
+from sentiment_monitor.processes import worker_count
 from sentiment_monitor.records import MENTION_COLUMNS, REJECT_COLUMNS, format_timestamp
 
 WAREHOUSE_CONN_ID = "sentiment_warehouse"
@@ -230,8 +231,6 @@ def parallel_connections(engine: Engine) -> int:
     ``MAX_PARALLEL``, on PostgreSQL; one on SQLite, which has one writer at a time."""
     if engine.dialect.name != "postgresql":
         return 1
-    from sentiment_monitor.processes import worker_count
-
     return min(MAX_PARALLEL, worker_count(0))
 
 
