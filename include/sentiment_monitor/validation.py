@@ -231,15 +231,16 @@ def _get_validator() -> Validator:
 def plan_batches(parts: list[str], workers: int) -> list[list[tuple[int, str]]]:
     """Group consecutive parts into batches of about equal rows, ``(number, part)`` each.
 
-    About ``BATCH_ROWS`` rows per batch at most (a part is never split); above
-    ``IN_PROCESS_ROWS`` rows, a multiple of ``workers`` batches so that every worker gets as
-    many rows.
+    About ``BATCH_ROWS`` rows per batch at most (a part is never split), and as few batches as
+    that allows but at least one per worker above ``IN_PROCESS_ROWS`` rows. Batches are never
+    cut smaller to even out the workers: a worker's peak memory follows its largest batch, so
+    a day of a million rows and one of five million peak alike (about ``BATCH_ROWS`` a batch).
     """
     rows = [pq.ParquetFile(part).metadata.num_rows for part in parts]
     total = sum(rows)
     count = -(-total // BATCH_ROWS)
     if workers > 1 and total > IN_PROCESS_ROWS:
-        count = -(-max(count, workers) // workers) * workers
+        count = max(count, workers)
     count = max(1, min(count, len(parts)))
     batches: list[list[tuple[int, str]]] = [[] for _ in range(count)]
     seen = 0

@@ -124,7 +124,11 @@ def test_batches_are_whole_consecutive_parts_of_about_equal_rows(
     ]
     batches = validation.plan_batches(parts, 2)
     assert [number for batch in batches for number, _ in batch] == list(range(len(parts)))
-    assert len(batches) == 4  # 16 rows, at most about 5 a batch, a multiple of 2 workers
+    assert len(batches) == 4  # 16 rows, at most about 5 a batch
+    assert [sum(sizes[number] for number, _ in batch) for batch in batches] == [3, 6, 3, 4]
+    # Batches stay as large as BATCH_ROWS allows, not cut to a multiple of the workers.
+    assert len(validation.plan_batches(parts[:4], 2)) == 3  # 12 rows
+    assert len(validation.plan_batches(parts[:2], 2)) == 2  # at least one per worker
     assert validation.plan_batches(parts[:1], 2) == [[(0, parts[0])]]
 
 
