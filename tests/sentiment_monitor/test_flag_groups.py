@@ -246,6 +246,37 @@ def test_shards_side_by_side_give_the_flags_of_one_transaction(
     assert found[3] == found[1]
 
 
+@pytest.mark.parametrize("warehouse_url", ["postgresql"], indirect=True)
+def test_a_failed_shard_fails_the_step_and_its_rerun_gives_the_whole_table(
+    setup, more_warehouses: Callable[[], str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    exports, config, url = setup
+    for day, records in WEEK.items():
+        write_day(exports, day, records)
+    expected = more_warehouses()
+    for day in WEEK:
+        run_day(day, config=config, url=expected)
+    monkeypatch.setattr(flags, "shard_count", lambda engine: 3)
+    for day in ("2026-11-01", "2026-11-02"):
+        run_day(day, config=config, url=url)
+    run_shard = flags._flag_shard
+
+    def failing(conn, params, shard):
+        if shard == (1, 3):
+            raise RuntimeError("connection lost")
+        return run_shard(conn, params, shard)
+
+    monkeypatch.setattr(flags, "_flag_shard", failing)
+    with pytest.raises(RuntimeError, match="connection lost"):
+        run_day("2026-11-03", config=config, url=url)
+    half = snapshot(make_engine(url), ("flags",))
+    monkeypatch.setattr(flags, "_flag_shard", run_shard)
+    run_day("2026-11-03", config=config, url=url)  # the retry
+    whole = snapshot(make_engine(url), ("flags",))
+    assert half != whole  # the failed shard's authors were left as they were
+    assert whole == snapshot(make_engine(expected), ("flags",))
+
+
 def test_reruns_keep_what_people_wrote(setup) -> None:
     exports, config, url = setup
     for day, records in WEEK.items():
