@@ -195,12 +195,19 @@ WEEK = {
 }
 
 
-def test_reruns_and_out_of_order_backfills_give_the_same_flags(
-    setup, more_warehouses: Callable[[], str]
-) -> None:
+@pytest.fixture
+def week(setup):
+    """``setup`` with the three days of ``WEEK`` written as exports."""
     exports, config, url = setup
     for day, records in WEEK.items():
         write_day(exports, day, records)
+    return config, url
+
+
+def test_reruns_and_out_of_order_backfills_give_the_same_flags(
+    week, more_warehouses: Callable[[], str]
+) -> None:
+    config, url = week
     for day in WEEK:
         run_day(day, config=config, url=url)
     in_order = snapshot(make_engine(url), ("flags",))
@@ -220,11 +227,9 @@ def test_reruns_and_out_of_order_backfills_give_the_same_flags(
 # Only PostgreSQL runs the flag step in more than one shard.
 @pytest.mark.parametrize("warehouse_url", ["postgresql"], indirect=True)
 def test_shards_side_by_side_give_the_flags_of_one_transaction(
-    setup, more_warehouses: Callable[[], str], monkeypatch: pytest.MonkeyPatch
+    week, more_warehouses: Callable[[], str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    exports, config, url = setup
-    for day, records in WEEK.items():
-        write_day(exports, day, records)
+    config, url = week
     found = {}
     for shards, target in ((1, url), (3, more_warehouses())):
         monkeypatch.setattr(flags, "shard_count", lambda engine, n=shards: n)
@@ -248,11 +253,9 @@ def test_shards_side_by_side_give_the_flags_of_one_transaction(
 
 @pytest.mark.parametrize("warehouse_url", ["postgresql"], indirect=True)
 def test_a_failed_shard_fails_the_step_and_its_rerun_gives_the_whole_table(
-    setup, more_warehouses: Callable[[], str], monkeypatch: pytest.MonkeyPatch
+    week, more_warehouses: Callable[[], str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    exports, config, url = setup
-    for day, records in WEEK.items():
-        write_day(exports, day, records)
+    config, url = week
     expected = more_warehouses()
     for day in WEEK:
         run_day(day, config=config, url=expected)
@@ -277,10 +280,8 @@ def test_a_failed_shard_fails_the_step_and_its_rerun_gives_the_whole_table(
     assert whole == snapshot(make_engine(expected), ("flags",))
 
 
-def test_reruns_keep_what_people_wrote(setup) -> None:
-    exports, config, url = setup
-    for day, records in WEEK.items():
-        write_day(exports, day, records)
+def test_reruns_keep_what_people_wrote(week) -> None:
+    config, url = week
     for day in WEEK:
         run_day(day, config=config, url=url)
     engine = make_engine(url)
@@ -295,10 +296,8 @@ def test_reruns_keep_what_people_wrote(setup) -> None:
     assert flag["posts"] == 3
 
 
-def test_author_views_list_top_promoters_and_repeat_detractors(setup) -> None:
-    exports, config, url = setup
-    for day, records in WEEK.items():
-        write_day(exports, day, records)
+def test_author_views_list_top_promoters_and_repeat_detractors(week) -> None:
+    config, url = week
     run_day("2026-11-01", config=config, url=url)
     run_day("2026-11-02", config=config, url=url)
     set_status(make_engine(url), "mastodon", "103", "detractor", status="resolved")
