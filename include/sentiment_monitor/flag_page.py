@@ -299,9 +299,10 @@ def create_app(
     @app.get("/api/flag/history")
     def api_history(platform: str, mention_id: str, kind: str) -> list[dict[str, Any]]:
         """Every change people made to the flag: when, who, which field, old and new value."""
-        if get_flag(engine(), platform, mention_id, kind) is None:
+        flag = get_flag(engine(), platform, mention_id, kind)
+        if flag is None:
             raise HTTPException(status_code=404, detail="no such flag")
-        return [_plain(h) for h in history(engine(), platform, mention_id, kind)]
+        return flag["history"]
 
     @app.post("/api/flag")
     def api_change(change: FlagChange, request: Request) -> dict[str, Any]:

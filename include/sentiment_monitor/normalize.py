@@ -55,7 +55,6 @@ from sentiment_monitor.processes import spawn_pool
 from sentiment_monitor.records import (
     EXPORT_FIELDS,
     NORMALIZED_SCHEMA,
-    OPTIONAL_EXPORT_FIELDS,
     PLATFORMS,
     REJECT_SCHEMA,
     REQUIRED_EXPORT_FIELDS,
@@ -394,7 +393,11 @@ _ROW_FIELDS: tuple[str, ...] = (
 )
 
 #: Export fields in the argument order of :meth:`_Normalizer.row`, then ``repost_of_id``.
-_READ_FIELDS: tuple[str, ...] = REQUIRED_EXPORT_FIELDS + OPTIONAL_EXPORT_FIELDS
+#: The export fields in the order a record's values are read (``records.EXPORT_FIELDS``): the
+#: values before ``repost_of_id`` make a row (``_Normalizer.row``); a record naming a post it
+#: re-shares is counted as a repost instead.
+_READ_FIELDS: tuple[str, ...] = EXPORT_FIELDS
+_REPOST = _READ_FIELDS.index("repost_of_id")
 
 
 #: A JSONL export record with canonical keys, fields in ``_READ_FIELDS`` order (``astuple``
@@ -694,13 +697,13 @@ def _read_jsonl(piece: _Piece, normalizer: _Normalizer, out: _PieceWriter) -> tu
                 continue
             loaded = _rename(loaded, reverse)
             values = [loaded.get(key) for key in _READ_FIELDS]
-        if values[9] is not None and _clean(values[9]):
+        if values[_REPOST] is not None and _clean(values[_REPOST]):
             reposts += 1
             continue
         try:
             if type(values) is list:  # only the standard library lets "\ud800" escapes through
                 _no_lone_surrogates(values)
-            rows.append(row(*values[:9]))
+            rows.append(row(*values[:_REPOST]))
         except RecordError as problem:
             reject(number, str(problem), stripped)
             continue
@@ -772,11 +775,11 @@ def _read_csv(piece: _Piece, normalizer: _Normalizer, out: _PieceWriter) -> tupl
                 reject(number, reason, _csv_line(row))
                 continue
             values = [(row[i] or None) if i is not None else None for i in columns]
-            if values[9] is not None and _clean(values[9]):
+            if values[_REPOST] is not None and _clean(values[_REPOST]):
                 reposts += 1
                 continue
             try:
-                rows.append(row_values(*values[:9]))
+                rows.append(row_values(*values[:_REPOST]))
             except RecordError as problem:
                 reject(number, str(problem), _csv_line(row))
                 continue

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import collections
 import shutil
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -73,37 +74,43 @@ def analyzer(lexicon: tuple[tuple[str, float], ...] = ()) -> Any:
     return found
 
 
+#: The scored columns, in the order of :data:`Scored`.
+_SCORED_FIELDS: tuple[str, ...] = ("compound", "pos", "neu", "neg", "label", "score_note")
+#: One post's ``compound, pos, neu, neg, label, score_note``.
+Scored = tuple[float | None, float | None, float | None, float | None, str, str | None]
+
+
+def _scorer(settings: ScoreSettings, polarity: Any) -> Callable[[str, str | None], Scored]:
+    """The policies of the module docstring as a function of one post's text and language,
+    with ``polarity`` the analyzer's (the settings bound once: it runs once per post)."""
+    languages, limit = settings.languages, settings.max_text_chars
+    positive, negative = settings.positive_threshold, settings.negative_threshold
+
+    def score(text: str, lang: str | None) -> Scored:
+        if lang and lang.split("-")[0] not in languages:
+            return None, None, None, None, "unscored", f"lang {lang!r}: VADER reads English only"
+        note = None
+        if len(text) > limit:
+            note = f"scored on the first {limit} of {len(text)} characters"
+            text = text[:limit]
+        scores = polarity(text)
+        compound = scores["compound"]
+        label = label_for(compound, positive, negative)
+        return compound, scores["pos"], scores["neu"], scores["neg"], label, note
+
+    return score
+
+
 def score_text(text: str, lang: str | None, settings: ScoreSettings) -> dict[str, Any]:
     """Scores, label and note for one post, following the policies in the module docstring."""
-    if lang and lang.split("-")[0] not in settings.languages:
-        return {
-            "compound": None,
-            "pos": None,
-            "neu": None,
-            "neg": None,
-            "label": "unscored",
-            "score_note": f"lang {lang!r}: VADER reads English only",
-        }
-    note = None
-    if len(text) > settings.max_text_chars:
-        note = f"scored on the first {settings.max_text_chars} of {len(text)} characters"
-        text = text[: settings.max_text_chars]
-    scores = analyzer(settings.lexicon).polarity_scores(text)
-    compound = scores["compound"]
-    return {
-        "compound": compound,
-        "pos": scores["pos"],
-        "neu": scores["neu"],
-        "neg": scores["neg"],
-        "label": label_for(compound, settings.positive_threshold, settings.negative_threshold),
-        "score_note": note,
-    }
+    values = _scorer(settings, analyzer(settings.lexicon).polarity_scores)(text, lang)
+    return dict(zip(_SCORED_FIELDS, values, strict=True))
 
 
 def score_part(in_path: str, out_path: str, settings: ScoreSettings) -> dict[str, Any]:
     """Score one normalized Parquet part into ``out_path``; return its counts.
 
-    The same policies as :func:`score_text`, in one loop over the part's columns (no dict per
+    :func:`score_text`'s policies, one tuple per post and one list per column (no dict per
     row); the part is read through :func:`read_normalized`, so later copies are skipped.
     """
     from sentiment_monitor.normalize import read_normalized
@@ -111,63 +118,32 @@ def score_part(in_path: str, out_path: str, settings: ScoreSettings) -> dict[str
     table = read_normalized(in_path)
     texts = table.column("text").to_pylist()
     langs = table.column("lang").to_pylist()
-    polarity = analyzer(settings.lexicon).polarity_scores
-    languages, limit = settings.languages, settings.max_text_chars
-    positive, negative = settings.positive_threshold, settings.negative_threshold
-    compounds: list[float | None] = []
-    pos: list[float | None] = []
-    neu: list[float | None] = []
-    neg: list[float | None] = []
-    labels: list[str] = []
-    notes: list[str | None] = []
-    unscored = truncated = 0
+    score = _scorer(settings, analyzer(settings.lexicon).polarity_scores)
+    columns: tuple[list[Any], ...] = ([], [], [], [], [], [])
+    compounds, pos, neu, neg, labels, notes = columns
+    truncated = 0
     for text, lang in zip(texts, langs, strict=True):
-        if lang and lang.split("-")[0] not in languages:
-            compounds.append(None)
-            pos.append(None)
-            neu.append(None)
-            neg.append(None)
-            labels.append("unscored")
-            notes.append(f"lang {lang!r}: VADER reads English only")
-            unscored += 1
-            continue
-        note = None
-        if len(text) > limit:
-            note = f"scored on the first {limit} of {len(text)} characters"
-            text = text[:limit]
-            truncated += 1
-        scores = polarity(text)
-        compound = scores["compound"]
+        compound, positive, neutral, negative, label, note = score(text, lang)
         compounds.append(compound)
-        pos.append(scores["pos"])
-        neu.append(scores["neu"])
-        neg.append(scores["neg"])
-        labels.append(
-            "positive"
-            if compound >= positive
-            else "negative"
-            if compound <= negative
-            else "neutral"
-        )
+        pos.append(positive)
+        neu.append(neutral)
+        neg.append(negative)
+        labels.append(label)
         notes.append(note)
-    for name, values in (
-        ("compound", compounds),
-        ("pos", pos),
-        ("neu", neu),
-        ("neg", neg),
-        ("label", labels),
-        ("score_note", notes),
-    ):
+        if note is not None and compound is not None:
+            truncated += 1
+    for name, values in zip(_SCORED_FIELDS, columns, strict=True):
         column = SCORED_SCHEMA.field(name)
         table = table.append_column(column, pa.array(values, column.type))
     # lz4, as normalize: read once or twice more by later steps, cheaper to read than zstd.
     pq.write_table(table.select(SCORED_SCHEMA.names), out_path, compression="lz4")
+    counted = collections.Counter(labels)
     return {
         "rows": len(texts),
-        "scored": len(texts) - unscored,
-        "unscored": unscored,
+        "scored": len(texts) - counted["unscored"],
+        "unscored": counted["unscored"],
         "truncated": truncated,
-        "labels": dict(collections.Counter(labels)),
+        "labels": dict(counted),
     }
 
 

@@ -966,7 +966,6 @@ def load_day(
         rejected = conn.execute(
             sa.text("SELECT COUNT(*) FROM rejects WHERE day = :day"), {"day": day_value}
         ).scalar_one()
-        known_from_earlier = staged - stored
         all_duplicates = duplicates + known_from_earlier
         if records_read != stored + rejected + all_duplicates:
             raise AssertionError(
