@@ -179,6 +179,7 @@ class FastSentimentAnalyzer:
         }
         self._emojis: Mapping[str, str] = emojis
         self._emoji_chars, self._emoji_table, self._emoji_marks_safe = _emoji_tables()
+        self._emoji_ascii_free = not any(char.isascii() for char in self._emoji_chars)
         self._tokens: dict[str, _TokenInfo] = {}
 
     # -- text to tokens ---------------------------------------------------------------------------
@@ -191,7 +192,9 @@ class FastSentimentAnalyzer:
         marks become a space, or nothing at the start and after a space. A mark is never preceded
         by a space from a description, since none starts or ends with one (checked when loading).
         """
-        if self._emoji_chars.isdisjoint(text):
+        # isascii() is O(1) (CPython keeps the flag): no emoji is ASCII (checked when loading),
+        # and most posts are plain ASCII, so most skip the per-character set test.
+        if (text.isascii() and self._emoji_ascii_free) or self._emoji_chars.isdisjoint(text):
             return text
         if _MARK in text or not self._emoji_marks_safe:
             return self._replace_emoji_by_char(text)
