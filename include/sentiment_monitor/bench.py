@@ -287,6 +287,28 @@ def baseline(exports: Path, url: str, rows: int) -> dict[str, Any]:
     return {"rows": len(frame), "seconds": seconds, "per_s": len(frame) / seconds}
 
 
+#: psutil's CPU time fields that are work done on this machine. ``guest`` is already inside
+#: ``user``; ``steal`` is time the hypervisor gave to other machines, reported on its own.
+BUSY_FIELDS: tuple[str, ...] = ("user", "nice", "system", "irq", "softirq")
+
+
+def machine_cpu() -> dict[str, float]:
+    """CPU seconds the whole machine has been busy since boot, summed over cores (every
+    process: the pool workers and PostgreSQL's backends too), and seconds stolen from it."""
+    import psutil
+
+    times = psutil.cpu_times()
+    return {
+        "busy": sum(getattr(times, name, 0.0) for name in BUSY_FIELDS),
+        "steal": getattr(times, "steal", 0.0),
+    }
+
+
+def cpu_between(before: dict[str, float], after: dict[str, float]) -> dict[str, float]:
+    """What :func:`machine_cpu` counted between two readings."""
+    return {key: round(after[key] - before[key], 2) for key in before}
+
+
 def _run_day_child(day: str, config_path: Path, url: str) -> dict[str, Any]:
     """``pipeline.run_day``'s steps in its order, with this process's RSS high-water mark after
     each (the steps share one process here, so the mark only grows; under Airflow each task is
@@ -300,9 +322,15 @@ def _run_day_child(day: str, config_path: Path, url: str) -> dict[str, Any]:
     extracts = [pipeline.extract(config, day, o["name"]) for o in config.sources]
     steps: dict[str, dict[str, Any]] = {}
     rss: dict[str, float] = {}
+    cpu: dict[str, dict[str, float]] = {}
+    reading = machine_cpu()
 
     def mark(name: str) -> None:
+        nonlocal reading
         rss[name] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
+        now = machine_cpu()
+        cpu[name] = cpu_between(reading, now)
+        reading = now
 
     steps["normalize"] = pipeline.normalize(config, day, extracts)
     mark("normalize")
@@ -320,7 +348,7 @@ def _run_day_child(day: str, config_path: Path, url: str) -> dict[str, Any]:
     seconds = {name: step.get("seconds", 0.0) for name, step in steps.items()}
     # Not RUSAGE_CHILDREN: a spawned worker's ru_maxrss starts from the forked parent's size,
     # so it would report the parent; the psutil sampler in the bench process sees the workers.
-    return {"seconds": seconds, "rss_mb_after": rss}
+    return {"seconds": seconds, "rss_mb_after": rss, "cpu": cpu}
 
 
 def _child(args: argparse.Namespace) -> int:
@@ -392,6 +420,7 @@ def _run_day(config: Path, url: str) -> dict[str, Any]:
     child = json.loads(measured.pop("stdout").strip().splitlines()[-1])
     measured["steps"] = child["seconds"]
     measured["rss_mb_after"] = child["rss_mb_after"]
+    measured["cpu"] = child["cpu"]
     return measured
 
 
@@ -555,6 +584,7 @@ def summarize(result: dict[str, Any]) -> dict[str, Any]:
         "tree_rss_mb": pg["tree_rss_mb"],
         "steps": pg["steps"],
         "rss_mb_after": pg["rss_mb_after"],
+        **cpu_summary(pg["cpu"], pg["steps"], result["machine"]["cores"]),
         "vader_loop_per_s": round(result["vader"]["per_s"]),
         "fast_per_core_per_s": round(result["fast"]["per_s"]),
         "fast_vs_vader": round(result["fast"]["per_s"] / result["fast"]["vader_per_s"], 2),
@@ -582,6 +612,25 @@ def summarize(result: dict[str, Any]) -> dict[str, Any]:
         summary["prefilled"]["prefill_rows"] = result["prefilled"]["prefill_rows"]
         summary["prefilled"]["vs_empty"] = round(result["prefilled"]["seconds"] / pg["seconds"], 3)
     return summary
+
+
+def cpu_summary(
+    cpu: dict[str, dict[str, float]], steps: dict[str, float], cores: int | None
+) -> dict[str, Any]:
+    """Per step, the machine's busy core-seconds and how many cores that kept busy on average;
+    in all, the busy core-seconds and what they allow at best on ``cores`` cores (all of them
+    busy all the time): the floor of this work on this machine, whatever the scheduling."""
+    busy = {name: value["busy"] for name, value in cpu.items()}
+    total = round(sum(busy.values()), 1)
+    return {
+        "cpu_seconds": busy,
+        "cores_busy": {
+            name: round(busy[name] / steps[name], 2) for name in busy if steps.get(name)
+        },
+        "cpu_seconds_total": total,
+        "cpu_floor_seconds": round(total / (cores or 1), 1),
+        "steal_seconds": round(sum(value["steal"] for value in cpu.values()), 1),
+    }
 
 
 def table(result: dict[str, Any], summary: dict[str, Any]) -> str:
@@ -623,6 +672,18 @@ def table(result: dict[str, Any], summary: dict[str, Any]) -> str:
     lines.append(
         "RSS high-water mark after each step (MB, one process): "
         + ", ".join(f"{k} {v:,.0f}" for k, v in result["postgresql"]["rss_mb_after"].items())
+    )
+    lines.append(
+        "CPU of the whole machine per step (core-seconds, cores kept busy): "
+        + ", ".join(
+            f"{k} {v:.1f} ({summary['cores_busy'].get(k, 0):.1f})"
+            for k, v in summary["cpu_seconds"].items()
+        )
+    )
+    lines.append(
+        f"CPU in all: {summary['cpu_seconds_total']:.1f} core-seconds, so at best "
+        f"{summary['cpu_floor_seconds']:.1f} s on {result['machine']['cores']} cores; "
+        f"stolen by the hypervisor: {summary['steal_seconds']:.1f} s"
     )
     if "sqlite" in result:
         lines.append(
