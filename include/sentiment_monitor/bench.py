@@ -146,11 +146,16 @@ def drop_database(server: str, name: str) -> None:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
-def prefill(url: str, rows: int, day: str) -> float:
-    """Fill the warehouse with ``rows`` mentions on the 60 days before ``day``; return seconds.
+def prefill(url: str, rows: int, day: str) -> tuple[float, int]:
+    """Fill the warehouse with ``rows`` mentions on the 60 days before ``day``; return the
+    seconds it took and the flags it made.
 
     Rows are made by PostgreSQL itself (generate_series), ten authors per thousand, one reply in
     five, scores spread over VADER's range: a plausible earlier history for the indexes to carry.
+    About one in four of those posts holds a flag, as the flag step would have raised them (one
+    per post, kind by the default rules): those of the last week open and still decaying, the
+    older ones mostly resolved or dismissed by people, some left open. The night's flag step
+    reads and re-ranks them; its cost must not grow with them either.
     """
     import datetime as dt
 
@@ -185,11 +190,40 @@ def prefill(url: str, rows: int, day: str) -> float:
             {"first": first, "rows": rows},
         )
         raw.commit()
+        cursor.execute(
+            """
+            INSERT INTO flags (platform, mention_id, kind, day, author, created_at, compound,
+                priority, reason, status, status_changed_at, thread_root_id, posts,
+                latest_mention_id, latest_at, latest_day, author_followers, repeats, recency)
+            SELECT m.platform, m.mention_id, k.kind, m.day, m.author, m.created_at, m.compound,
+                   50, 'prefill',
+                   CASE WHEN m.day > %(day)s::date - 7 OR hashtext(m.mention_id) %% 5 = 0
+                        THEN 'open'
+                        WHEN hashtext(m.mention_id) %% 5 = 1 THEN 'dismissed'
+                        ELSE 'resolved' END,
+                   CASE WHEN m.day <= %(day)s::date - 7 AND hashtext(m.mention_id) %% 5 <> 0
+                        THEN m.created_at + INTERVAL '1 day' END,
+                   COALESCE(m.thread_root_id, m.mention_id), 1, m.mention_id, m.created_at,
+                   m.day, m.author_followers, 1,
+                   GREATEST(0.0, 1.0 - (%(day)s::date - m.day) / 7.0)
+            FROM mentions m
+            JOIN (VALUES ('promoter'), ('detractor'), ('question')) AS k (kind)
+              ON (k.kind = 'promoter' AND m.compound >= 0.6)
+              OR (k.kind = 'detractor' AND m.compound <= -0.5)
+              OR (k.kind = 'question' AND m.is_question)
+            WHERE NOT m.is_brand AND hashtext(m.mention_id) & 1 = 0
+            """,
+            {"day": day},
+        )
+        raw.commit()
+        flags = cursor.rowcount
+        raw.commit()
         cursor.execute("ANALYZE mentions")
+        cursor.execute("ANALYZE flags")
         raw.commit()
     finally:
         raw.close()
-    return time.perf_counter() - started
+    return time.perf_counter() - started, flags
 
 
 def vader_reference(
@@ -514,12 +548,13 @@ def main(argv: list[str] | None = None) -> int:
             url2 = create_database(args.pg, name2)
             databases.append(name2)
             log(f"prefilling {args.prefill:,} earlier mentions")
-            fill = prefill(url2, args.prefill, BENCH_DAY)
+            fill, flags = prefill(url2, args.prefill, BENCH_DAY)
             log(f"run_day on the prefilled warehouse  load {os.getloadavg()[0]:.2f}")
             cfg = write_config(workdir / "bench-prefill.yaml", exports, workdir / "staging-pf")
             pre = _run_day(cfg, url2)
             pre["prefill_rows"] = args.prefill
             pre["prefill_seconds"] = round(fill, 1)
+            pre["prefill_flags"] = flags
             result["prefilled"] = pre
         if args.dag:
             name3 = f"sentiment_bench_{os.getpid()}_dag"
@@ -610,6 +645,7 @@ def summarize(result: dict[str, Any]) -> dict[str, Any]:
             }
     if "prefilled" in result:
         summary["prefilled"]["prefill_rows"] = result["prefilled"]["prefill_rows"]
+        summary["prefilled"]["prefill_flags"] = result["prefilled"]["prefill_flags"]
         summary["prefilled"]["vs_empty"] = round(result["prefilled"]["seconds"] / pg["seconds"], 3)
     return summary
 
@@ -648,7 +684,8 @@ def table(result: dict[str, Any], summary: dict[str, Any]) -> str:
         for key, label in (
             (
                 "prefilled",
-                f"  same, {result.get('prefilled', {}).get('prefill_rows', 0):,} earlier",
+                f"  same, {result.get('prefilled', {}).get('prefill_rows', 0):,} earlier"
+                f" ({result.get('prefilled', {}).get('prefill_flags', 0):,} flags)",
             ),
             ("dag", "Airflow DAG -> PostgreSQL"),
             ("sqlite", "run_day -> SQLite"),

@@ -53,8 +53,10 @@ rerun does. SQLite, one writer at a time, runs one shard.
 from __future__ import annotations
 
 import concurrent.futures
+import contextlib
 import datetime as dt
 import math
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -209,6 +211,29 @@ def _fresh(conn: Connection) -> str:
 _CLOSED = "('resolved', 'dismissed')"
 
 
+@contextlib.contextmanager
+def _probing(conn: Connection) -> Iterator[None]:
+    """Run the statements inside as one ``flags`` index probe per row of the night's side.
+
+    These statements pair the night's groups, threads or ranked flags (temporary tables) with
+    the flags people and earlier nights left. Knowing how large both are, PostgreSQL's planner
+    prefers to hash every flag of the warehouse (a seq scan of 2.7 million flags per statement
+    on the benchmark's 10M-mention history), or, with statistics that do not know the night
+    yet, loops over every pair (a rerun: 49 s for one statement). Without hash and merge joins
+    it probes the indexes that match each lookup, so the cost follows the night. SQLite always
+    probes.
+    """
+    if not _pg(conn):
+        yield
+        return
+    conn.exec_driver_sql("SET LOCAL enable_hashjoin = off")
+    conn.exec_driver_sql("SET LOCAL enable_mergejoin = off")
+    yield
+    # Not in a finally: after an error the transaction is rolled back, settings and all.
+    conn.exec_driver_sql("SET LOCAL enable_hashjoin = on")
+    conn.exec_driver_sql("SET LOCAL enable_mergejoin = on")
+
+
 def _rank_sql(conn: Connection, a: str) -> tuple[str, str]:
     """Priority and reason of the flag ``a`` (its columns) ranked by ``fl_rank`` r."""
     severity = (
@@ -309,6 +334,10 @@ def flag_day(engine: Engine, day: str, rules: FlagRules, shards: int | None = No
                 # Read-only, on this connection while the shards write on theirs.
                 touched = _answered_days(conn, params)
                 shard_results = [future.result() for future in futures]
+        # Statistics that know tonight's flags, for the marts next and for a rerun: planned
+        # without them, a rerun's statements took tonight's flags for none (module docstring
+        # of analyze). A fixed-size sample: the same cost on any warehouse.
+        analyze(conn, "flags")
     for raised, withdrawn, reranked, days in shard_results:
         for kind, number in raised.items():
             result.raised[kind] += number
@@ -483,20 +512,21 @@ def _fill_posts(conn: Connection, params: dict[str, Any]) -> None:
     )
     analyze(conn, "fl_posts")
     # Posts up to a closed flag's latest post are that flag's, frozen with it.
-    conn.execute(
-        sa.text(
-            f"""
-            DELETE FROM fl_posts WHERE EXISTS (
-                SELECT 1 FROM flags c
-                WHERE c.platform = fl_posts.platform AND c.thread_root_id = fl_posts.thread_key
-                  AND c.author = fl_posts.author AND c.kind = fl_posts.kind
-                  AND c.status IN {_CLOSED}
-                  AND (c.latest_at > fl_posts.created_at
-                       OR (c.latest_at = fl_posts.created_at
-                           AND c.latest_mention_id >= fl_posts.mention_id)))
-            """
+    with _probing(conn):
+        conn.execute(
+            sa.text(
+                f"""
+                DELETE FROM fl_posts WHERE EXISTS (
+                    SELECT 1 FROM flags c
+                    WHERE c.platform = fl_posts.platform AND c.thread_root_id = fl_posts.thread_key
+                      AND c.author = fl_posts.author AND c.kind = fl_posts.kind
+                      AND c.status IN {_CLOSED}
+                      AND (c.latest_at > fl_posts.created_at
+                           OR (c.latest_at = fl_posts.created_at
+                               AND c.latest_mention_id >= fl_posts.mention_id)))
+                """
+            )
         )
-    )
 
 
 def _fill_groups(conn: Connection) -> None:
@@ -556,30 +586,33 @@ def _fill_groups(conn: Connection) -> None:
         WHERE f.platform = fl_groups.platform AND f.thread_root_id = fl_groups.thread_key
           AND f.author = fl_groups.author AND f.kind = fl_groups.kind
           AND f.status IN {_OPEN} AND NOT {_untouched("f")}"""
-    conn.execute(
-        sa.text(
-            f"""
-            UPDATE fl_groups SET holder_id = (
-                SELECT f.mention_id {held} ORDER BY f.created_at, f.mention_id LIMIT 1)
-            WHERE EXISTS (SELECT 1 {held})
-            """
+    with _probing(conn):
+        conn.execute(
+            sa.text(
+                f"""
+                UPDATE fl_groups SET holder_id = (
+                    SELECT f.mention_id {held} ORDER BY f.created_at, f.mention_id LIMIT 1)
+                WHERE EXISTS (SELECT 1 {held})
+                """
+            )
         )
-    )
     # A group nobody holds follows the author's last flag of the kind that people closed.
     closed = f"""
         FROM flags c
         WHERE c.platform = fl_groups.platform AND c.author = fl_groups.author
           AND c.kind = fl_groups.kind AND c.status IN {_CLOSED}
           AND c.latest_at < fl_groups.first_at"""
-    conn.execute(
-        sa.text(
-            f"""
-            UPDATE fl_groups SET previous_id = (
-                SELECT c.mention_id {closed} ORDER BY c.latest_at DESC, c.mention_id DESC LIMIT 1)
-            WHERE holder_id IS NULL AND EXISTS (SELECT 1 {closed})
-            """
+    with _probing(conn):
+        conn.execute(
+            sa.text(
+                f"""
+                UPDATE fl_groups SET previous_id = (
+                    SELECT c.mention_id {closed}
+                    ORDER BY c.latest_at DESC, c.mention_id DESC LIMIT 1)
+                WHERE holder_id IS NULL AND EXISTS (SELECT 1 {closed})
+                """
+            )
         )
-    )
 
 
 def _drop_untouched(conn: Connection) -> None:
@@ -591,27 +624,29 @@ def _drop_untouched(conn: Connection) -> None:
         + ("DATE" if _pg(conn) else "TEXT")
         + ", PRIMARY KEY (platform, mention_id, kind)",
     )
-    conn.execute(
-        sa.text(
-            f"""
-            INSERT INTO fl_drop (platform, mention_id, kind, day)
-            SELECT f.platform, f.mention_id, f.kind, f.day
-            FROM fl_threads t JOIN flags f
-              ON f.platform = t.platform AND f.thread_root_id = t.thread_key
-             AND f.author = t.author
-            WHERE {_untouched("f")}
-            """
+    with _probing(conn):
+        conn.execute(
+            sa.text(
+                f"""
+                INSERT INTO fl_drop (platform, mention_id, kind, day)
+                SELECT f.platform, f.mention_id, f.kind, f.day
+                FROM fl_threads t JOIN flags f
+                  ON f.platform = t.platform AND f.thread_root_id = t.thread_key
+                 AND f.author = t.author
+                WHERE {_untouched("f")}
+                """
+            )
         )
-    )
     analyze(conn, "fl_drop")
-    conn.execute(
-        sa.text(
-            """
-            DELETE FROM flags WHERE (platform, mention_id, kind) IN (
-                SELECT platform, mention_id, kind FROM fl_drop)
-            """
+    with _probing(conn):
+        conn.execute(
+            sa.text(
+                """
+                DELETE FROM flags WHERE (platform, mention_id, kind) IN (
+                    SELECT platform, mention_id, kind FROM fl_drop)
+                """
+            )
         )
-    )
 
 
 def _rank(conn: Connection, params: dict[str, Any], shard: Shard) -> None:
@@ -642,24 +677,34 @@ def _rank(conn: Connection, params: dict[str, Any], shard: Shard) -> None:
         )
     )
     # The same authors' other open flags whose 7-day window holds the day (a backfill).
+    # On PostgreSQL one index range of (platform, author, kind) per author, whatever the
+    # statistics say (a LATERAL subquery that OFFSET 0 keeps from being flattened).
     window_end = _minus_days(conn, "f.latest_day", REPEAT_WINDOW_DAYS - 1)
-    conn.execute(
-        sa.text(
-            f"""
-            INSERT INTO fl_rank (platform, mention_id, kind, author, latest_day, count_repeats,
-                                 is_new)
-            SELECT f.platform, f.mention_id, f.kind, f.author, f.latest_day, 1, 0
-            FROM (SELECT DISTINCT platform, author FROM fl_groups) a
-            JOIN flags f ON f.platform = a.platform AND f.author = a.author
-            WHERE f.status IN {_OPEN} AND f.latest_day >= :day AND {window_end} <= :day
-              AND NOT EXISTS (
-                  SELECT 1 FROM fl_rank r
-                  WHERE r.platform = f.platform AND r.mention_id = f.mention_id
-                    AND r.kind = f.kind)
-            """
-        ),
-        params,
+    open_in_window = f"f.status IN {_OPEN} AND f.latest_day >= :day AND {window_end} <= :day"
+    columns = "f.platform, f.mention_id, f.kind, f.author, f.latest_day"
+    authors = "(SELECT DISTINCT platform, author FROM fl_groups) a"
+    same_author = "f.platform = a.platform AND f.author = a.author"
+    source = (
+        f"{authors} CROSS JOIN LATERAL (SELECT {columns} FROM flags f"
+        f" WHERE {same_author} AND {open_in_window} OFFSET 0) f"
+        if pg
+        else f"{authors} JOIN flags f ON {same_author} WHERE {open_in_window}"
     )
+    with _probing(conn):
+        conn.execute(
+            sa.text(
+                f"""
+                INSERT INTO fl_rank (platform, mention_id, kind, author, latest_day, count_repeats,
+                                     is_new)
+                SELECT {columns}, 1, 0 FROM (SELECT {columns} FROM {source}) f
+                WHERE NOT EXISTS (
+                    SELECT 1 FROM fl_rank r
+                    WHERE r.platform = f.platform AND r.mention_id = f.mention_id
+                      AND r.kind = f.kind)
+                """
+            ),
+            params,
+        )
     # Every other flag whose recency still decays: repeats kept, recency and priority redone.
     conn.execute(
         sa.text(
@@ -813,41 +858,44 @@ def _write_flags(conn: Connection, params: dict[str, Any]) -> tuple[int, int, se
         ),
         params,
     )
-    conn.execute(
-        sa.text(
-            """
-            UPDATE flags SET posts = g.posts, latest_mention_id = g.latest_id,
-                latest_at = g.latest_at, latest_day = g.latest_day, compound = g.compound,
-                author_followers = COALESCE(g.followers, flags.author_followers)
-            FROM fl_groups g
-            WHERE flags.platform = g.platform AND flags.mention_id = g.holder_id
-              AND flags.kind = g.kind
-            """
+    with _probing(conn):
+        conn.execute(
+            sa.text(
+                """
+                UPDATE flags SET posts = g.posts, latest_mention_id = g.latest_id,
+                    latest_at = g.latest_at, latest_day = g.latest_day, compound = g.compound,
+                    author_followers = COALESCE(g.followers, flags.author_followers)
+                FROM fl_groups g
+                WHERE flags.platform = g.platform AND flags.mention_id = g.holder_id
+                  AND flags.kind = g.kind
+                """
+            )
         )
-    )
     priority_sql, reason_sql = _rank_sql(conn, "flags")
-    reranked = conn.execute(
-        sa.text(
-            f"""
-            UPDATE flags SET repeats = r.repeats, recency = r.recency,
-                priority = {priority_sql}, reason = {reason_sql}
-            FROM fl_score r
-            WHERE flags.platform = r.platform AND flags.mention_id = r.mention_id
-              AND flags.kind = r.kind AND r.is_new = 0
-            """
-        ),
-        params,
-    ).rowcount
-    withdrawn = conn.execute(
-        sa.text(
-            """
-            SELECT COUNT(*) FROM fl_drop d WHERE NOT EXISTS (
-                SELECT 1 FROM flags f
-                WHERE f.platform = d.platform AND f.mention_id = d.mention_id
-                  AND f.kind = d.kind)
-            """
-        )
-    ).scalar_one()
+    with _probing(conn):
+        reranked = conn.execute(
+            sa.text(
+                f"""
+                UPDATE flags SET repeats = r.repeats, recency = r.recency,
+                    priority = {priority_sql}, reason = {reason_sql}
+                FROM fl_score r
+                WHERE flags.platform = r.platform AND flags.mention_id = r.mention_id
+                  AND flags.kind = r.kind AND r.is_new = 0
+                """
+            ),
+            params,
+        ).rowcount
+    with _probing(conn):
+        withdrawn = conn.execute(
+            sa.text(
+                """
+                SELECT COUNT(*) FROM fl_drop d WHERE NOT EXISTS (
+                    SELECT 1 FROM flags f
+                    WHERE f.platform = d.platform AND f.mention_id = d.mention_id
+                      AND f.kind = d.kind)
+                """
+            )
+        ).scalar_one()
     days = conn.execute(
         sa.text(
             """

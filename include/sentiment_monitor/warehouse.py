@@ -176,8 +176,21 @@ def make_engine(url: str | None = None) -> Engine:
 def dialect_words(dialect: str) -> dict[str, str]:
     """The SQL words that differ between the two supported dialects."""
     if dialect == "postgresql":
-        return {"date_type": "DATE", "timestamp_type": "TIMESTAMP WITH TIME ZONE"}
-    return {"date_type": "TEXT", "timestamp_type": "TEXT"}
+        return {
+            "date_type": "DATE",
+            "timestamp_type": "TIMESTAMP WITH TIME ZONE",
+            "per_row": PER_ROW,
+        }
+    return {"date_type": "TEXT", "timestamp_type": "TEXT", "per_row": ""}
+
+
+#: Ends an ``EXISTS`` subquery that must stay one index probe per outer row on PostgreSQL. A
+#: plain ``EXISTS`` in a select list may run "hashed": the planner scans every row the
+#: subquery could match (for "the parent is the brand's post": every brand post of the
+#: warehouse) when it expects many outer rows, so the cost grows with the warehouse. With
+#: an OFFSET the planner cannot rewrite it that way (``simplify_EXISTS_query``). SQLite
+#: always probes.
+PER_ROW = "OFFSET 0"
 
 
 def render_sql(name: str, dialect: str, **params: Any) -> list[str]:

@@ -28,3 +28,38 @@ def test_cpu_summary_gives_cores_busy_and_the_floor() -> None:
     # Eight core-seconds on two cores cannot take less than four seconds.
     assert summary["cpu_floor_seconds"] == 4.0
     assert summary["steal_seconds"] == 0.5
+
+
+def test_prefill_makes_a_history_of_mentions_and_flags(pg_url: str) -> None:
+    import sqlalchemy as sa
+
+    from sentiment_monitor.bench import prefill
+    from sentiment_monitor.warehouse import make_engine
+
+    seconds, flags = prefill(pg_url, 6_000, "2026-11-10")
+    assert seconds > 0
+    with make_engine(pg_url).connect() as conn:
+        mentions = conn.execute(sa.text("SELECT COUNT(*), MIN(day), MAX(day) FROM mentions")).one()
+        statuses = dict(
+            conn.execute(
+                sa.text(
+                    "SELECT CASE WHEN day > DATE '2026-11-03' THEN 'week' ELSE 'older' END"
+                    " || ':' || status, COUNT(*) FROM flags GROUP BY 1"
+                )
+            ).all()
+        )
+        orphans = conn.execute(
+            sa.text(
+                "SELECT COUNT(*) FROM flags f WHERE NOT EXISTS (SELECT 1 FROM mentions m"
+                " WHERE m.platform = f.platform AND m.mention_id = f.mention_id)"
+            )
+        ).scalar_one()
+    assert mentions[0] == 6_000
+    assert (str(mentions[1]), str(mentions[2])) == ("2026-09-11", "2026-11-09")
+    assert flags == sum(statuses.values())
+    # Roughly one post in four holds a flag, as the nightly flag step raises them.
+    assert 0.15 * 6_000 < flags < 0.4 * 6_000
+    assert orphans == 0
+    # The last week's flags are open; the older ones mostly closed by people, some still open.
+    assert set(statuses) == {"week:open", "older:open", "older:resolved", "older:dismissed"}
+    assert statuses["older:resolved"] > statuses["older:open"]

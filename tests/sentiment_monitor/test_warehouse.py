@@ -246,19 +246,21 @@ def test_authors_kept_by_the_load_equal_a_full_recompute(warehouse_url: str, two
     assert snapshot(engine, ("authors",))["authors"] == kept
 
 
-def test_load_leaves_the_new_day_in_the_planner_statistics(pg_url: str, two_days) -> None:
-    """The flag and mart steps read the day right after the load: the planner must know its size
-    (unanalyzed, a new day looks like a handful of rows, and large nights get probe-by-probe
-    plans). Autovacuum does not analyze after one night of a warehouse of weeks."""
+def test_the_night_leaves_its_day_in_the_planner_statistics(pg_url: str, two_days) -> None:
+    """The flag and mart steps read the day's mentions right after the load, and a rerun reads
+    the day's flags: the planner must know their size (unanalyzed, a new day looks like a
+    handful of rows, and large nights get row-by-row plans). Autovacuum does not analyze after
+    one night of a warehouse of weeks."""
     engine = make_engine(pg_url)
     for day in ("2026-11-01", "2026-11-02"):
         run_day(day, config=two_days, url=pg_url)
-        with engine.connect() as conn:
-            actual = conn.execute(
-                sa.text("SELECT COUNT(*) FROM mentions WHERE day = :day"), {"day": day}
-            ).scalar_one()
-            plan = conn.execute(
-                sa.text(f"EXPLAIN (FORMAT JSON) SELECT * FROM mentions WHERE day = '{day}'")
-            ).scalar_one()
-        assert actual > 0
-        assert plan[0]["Plan"]["Plan Rows"] == actual
+        for table in ("mentions", "flags"):
+            with engine.connect() as conn:
+                actual = conn.execute(
+                    sa.text(f"SELECT COUNT(*) FROM {table} WHERE day = :day"), {"day": day}
+                ).scalar_one()
+                plan = conn.execute(
+                    sa.text(f"EXPLAIN (FORMAT JSON) SELECT * FROM {table} WHERE day = '{day}'")
+                ).scalar_one()
+            assert actual > 0, table
+            assert plan[0]["Plan"]["Plan Rows"] == actual, table
