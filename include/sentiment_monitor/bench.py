@@ -12,7 +12,10 @@ on that same data and in one run:
 * optionally (``--dag``) the real Airflow DAG through ``python -m sentiment_monitor.cli run-dag``
   on a second fresh database (the honest end-to-end number, with Airflow's overhead);
 * optionally (``--prefill M``) the same night on a warehouse already holding M mentions of
-  earlier days (cost must grow with the night, not with the warehouse);
+  earlier days and their flags (cost must grow with the night, not with the warehouse);
+* for each step of the PostgreSQL night, the CPU the whole machine spent (pool workers and
+  PostgreSQL's backends included), the cores it kept busy, and the floor those core-seconds
+  allow on this machine's cores;
 * two references: vaderSentiment 3.3.2's own scoring loop in one process (texts/s), which also
   produces the reference score of every scored mention of the run, compared with what the
   pipeline stored; and a typical "pandas apply + to_sql" pipeline on a subset (per second).
@@ -328,13 +331,15 @@ BUSY_FIELDS: tuple[str, ...] = ("user", "nice", "system", "irq", "softirq")
 
 def machine_cpu() -> dict[str, float]:
     """CPU seconds the whole machine has been busy since boot, summed over cores (every
-    process: the pool workers and PostgreSQL's backends too), and seconds stolen from it."""
+    process: the pool workers and PostgreSQL's backends too), seconds stolen from it, and
+    seconds its cores sat idle waiting on the disk (files the page cache had let go)."""
     import psutil
 
     times = psutil.cpu_times()
     return {
         "busy": sum(getattr(times, name, 0.0) for name in BUSY_FIELDS),
         "steal": getattr(times, "steal", 0.0),
+        "iowait": getattr(times, "iowait", 0.0),
     }
 
 
@@ -666,6 +671,7 @@ def cpu_summary(
         "cpu_seconds_total": total,
         "cpu_floor_seconds": round(total / (cores or 1), 1),
         "steal_seconds": round(sum(value["steal"] for value in cpu.values()), 1),
+        "iowait_seconds": round(sum(value.get("iowait", 0.0) for value in cpu.values()), 1),
     }
 
 
@@ -720,7 +726,8 @@ def table(result: dict[str, Any], summary: dict[str, Any]) -> str:
     lines.append(
         f"CPU in all: {summary['cpu_seconds_total']:.1f} core-seconds, so at best "
         f"{summary['cpu_floor_seconds']:.1f} s on {result['machine']['cores']} cores; "
-        f"stolen by the hypervisor: {summary['steal_seconds']:.1f} s"
+        f"stolen by the hypervisor: {summary['steal_seconds']:.1f} s; "
+        f"waiting on the disk: {summary['iowait_seconds']:.1f} s"
     )
     if "sqlite" in result:
         lines.append(

@@ -17,10 +17,14 @@ def test_machine_cpu_only_grows() -> None:
     assert first["busy"] > 0
     assert second["busy"] >= first["busy"]
     assert second["steal"] >= first["steal"]
+    assert second["iowait"] >= first["iowait"]
 
 
 def test_cpu_summary_gives_cores_busy_and_the_floor() -> None:
-    cpu = {"normalize": {"busy": 4.0, "steal": 0.5}, "load": {"busy": 4.0, "steal": 0.0}}
+    cpu = {
+        "normalize": {"busy": 4.0, "steal": 0.5, "iowait": 1.5},
+        "load": {"busy": 4.0, "steal": 0.0, "iowait": 0.25},
+    }
     summary = cpu_summary(cpu, {"normalize": 2.0, "load": 4.0}, cores=2)
     assert summary["cpu_seconds"] == {"normalize": 4.0, "load": 4.0}
     assert summary["cores_busy"] == {"normalize": 2.0, "load": 1.0}
@@ -28,6 +32,7 @@ def test_cpu_summary_gives_cores_busy_and_the_floor() -> None:
     # Eight core-seconds on two cores cannot take less than four seconds.
     assert summary["cpu_floor_seconds"] == 4.0
     assert summary["steal_seconds"] == 0.5
+    assert summary["iowait_seconds"] == 1.8
 
 
 def test_prefill_makes_a_history_of_mentions_and_flags(pg_url: str) -> None:
