@@ -335,8 +335,8 @@ def flag_day(engine: Engine, day: str, rules: FlagRules, shards: int | None = No
                 touched = _answered_days(conn, params)
                 shard_results = [future.result() for future in futures]
         # Statistics that know tonight's flags, for the marts next and for a rerun: planned
-        # without them, a rerun's statements took tonight's flags for none (module docstring
-        # of analyze). A fixed-size sample: the same cost on any warehouse.
+        # without them, a rerun's statements took tonight's flags for none (see
+        # warehouse.analyze). A fixed-size sample: the same cost on any warehouse.
         analyze(conn, "flags")
     for raised, withdrawn, reranked, days in shard_results:
         for kind, number in raised.items():
