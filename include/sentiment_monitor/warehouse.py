@@ -958,7 +958,7 @@ def load_day(
         refresh_authors(conn)
         # The flag and mart steps read this day's rows next. Until ANALYZE, the day is outside
         # the column statistics, so the planner takes it for a handful of rows and probes where
-        # it should hash (the flag step at 1M: 15.3 s, 12.7 s after it). Autovacuum would not
+        # it should hash (the flag step at 1M: 15.2 s, 11.5 s after it). Autovacuum would not
         # do it: it analyzes after 10% of a table changed, which one night of a warehouse of
         # weeks never is. ANALYZE reads a fixed-size sample, so it costs the same on any
         # warehouse (0.6 s at 1M).
