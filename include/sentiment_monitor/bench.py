@@ -192,7 +192,6 @@ def prefill(url: str, rows: int, day: str) -> tuple[float, int]:
             """,
             {"first": first, "rows": rows},
         )
-        raw.commit()
         cursor.execute(
             """
             INSERT INTO flags (platform, mention_id, kind, day, author, created_at, compound,
@@ -218,7 +217,6 @@ def prefill(url: str, rows: int, day: str) -> tuple[float, int]:
             """,
             {"day": day},
         )
-        raw.commit()
         flags = cursor.rowcount
         raw.commit()
         cursor.execute("ANALYZE mentions")
@@ -671,7 +669,7 @@ def cpu_summary(
         "cpu_seconds_total": total,
         "cpu_floor_seconds": round(total / (cores or 1), 1),
         "steal_seconds": round(sum(value["steal"] for value in cpu.values()), 1),
-        "iowait_seconds": round(sum(value.get("iowait", 0.0) for value in cpu.values()), 1),
+        "iowait_seconds": round(sum(value["iowait"] for value in cpu.values()), 1),
     }
 
 

@@ -52,7 +52,6 @@ rerun does. SQLite, one writer at a time, runs one shard.
 
 from __future__ import annotations
 
-import concurrent.futures
 import contextlib
 import datetime as dt
 import math
@@ -69,6 +68,8 @@ from sentiment_monitor.warehouse import (
     day_param,
     lock_warehouse,
     parallel_connections,
+    probe_each,
+    side_by_side,
     temp_table,
     timestamp_param,
     tune,
@@ -308,6 +309,7 @@ def flag_day(engine: Engine, day: str, rules: FlagRules, shards: int | None = No
     count = 1 if engine.dialect.name != "postgresql" else max(1, shards or shard_count(engine))
     result = FlagResult(day=day, raised={kind: 0 for kind in KINDS})
     with engine.begin() as conn:
+        tune(conn)
         if count == 1:
             # Another day's flag step may re-rank or withdraw the same flags: one at a time.
             lock_warehouse(conn)
@@ -326,11 +328,10 @@ def flag_day(engine: Engine, day: str, rules: FlagRules, shards: int | None = No
             shard_results = [_flag_shard(conn, params, (0, 1))]
             touched = _answered_days(conn, params)
         else:
-            with concurrent.futures.ThreadPoolExecutor(count) as pool:
-                futures = [
-                    pool.submit(_flag_shard_transaction, engine, params, (index, count))
-                    for index in range(count)
-                ]
+            shards_of = [(index, count) for index in range(count)]
+            with side_by_side(
+                engine, lambda shard_conn, shard: _flag_shard(shard_conn, params, shard), shards_of
+            ) as futures:
                 # Read-only, on this connection while the shards write on theirs.
                 touched = _answered_days(conn, params)
                 shard_results = [future.result() for future in futures]
@@ -369,16 +370,9 @@ def _answered_days(conn: Connection, params: dict[str, Any]) -> set[str]:
 ShardResult = tuple[dict[str, int], int, int, set[str]]
 
 
-def _flag_shard_transaction(engine: Engine, params: dict[str, Any], shard: Shard) -> ShardResult:
-    """One shard in its own transaction (on its own connection)."""
-    with engine.begin() as conn:
-        return _flag_shard(conn, params, shard)
-
-
 def _flag_shard(conn: Connection, params: dict[str, Any], shard: Shard) -> ShardResult:
     """The flag step for the authors of ``shard``: return the flags raised per kind, withdrawn
     and re-ranked, and the days whose flags changed."""
-    tune(conn)
     _fill_threads(conn, params, shard)
     _fill_posts(conn, params)
     _fill_groups(conn)
@@ -586,6 +580,12 @@ def _fill_groups(conn: Connection) -> None:
         WHERE f.platform = fl_groups.platform AND f.thread_root_id = fl_groups.thread_key
           AND f.author = fl_groups.author AND f.kind = fl_groups.kind
           AND f.status IN {_OPEN} AND NOT {_untouched("f")}"""
+    # A group nobody holds follows the author's last flag of the kind that people closed.
+    closed = f"""
+        FROM flags c
+        WHERE c.platform = fl_groups.platform AND c.author = fl_groups.author
+          AND c.kind = fl_groups.kind AND c.status IN {_CLOSED}
+          AND c.latest_at < fl_groups.first_at"""
     with _probing(conn):
         conn.execute(
             sa.text(
@@ -596,13 +596,6 @@ def _fill_groups(conn: Connection) -> None:
                 """
             )
         )
-    # A group nobody holds follows the author's last flag of the kind that people closed.
-    closed = f"""
-        FROM flags c
-        WHERE c.platform = fl_groups.platform AND c.author = fl_groups.author
-          AND c.kind = fl_groups.kind AND c.status IN {_CLOSED}
-          AND c.latest_at < fl_groups.first_at"""
-    with _probing(conn):
         conn.execute(
             sa.text(
                 f"""
@@ -637,8 +630,7 @@ def _drop_untouched(conn: Connection) -> None:
                 """
             )
         )
-    analyze(conn, "fl_drop")
-    with _probing(conn):
+        analyze(conn, "fl_drop")
         conn.execute(
             sa.text(
                 """
@@ -677,18 +669,17 @@ def _rank(conn: Connection, params: dict[str, Any], shard: Shard) -> None:
         )
     )
     # The same authors' other open flags whose 7-day window holds the day (a backfill).
-    # On PostgreSQL one index range of (platform, author, kind) per author, whatever the
-    # statistics say (a LATERAL subquery that OFFSET 0 keeps from being flattened).
+    # One index range of (platform, author, kind) per author, whatever the statistics say.
     window_end = _minus_days(conn, "f.latest_day", REPEAT_WINDOW_DAYS - 1)
     open_in_window = f"f.status IN {_OPEN} AND f.latest_day >= :day AND {window_end} <= :day"
     columns = "f.platform, f.mention_id, f.kind, f.author, f.latest_day"
-    authors = "(SELECT DISTINCT platform, author FROM fl_groups) a"
-    same_author = "f.platform = a.platform AND f.author = a.author"
-    source = (
-        f"{authors} CROSS JOIN LATERAL (SELECT {columns} FROM flags f"
-        f" WHERE {same_author} AND {open_in_window} OFFSET 0) f"
-        if pg
-        else f"{authors} JOIN flags f ON {same_author} WHERE {open_in_window}"
+    source = probe_each(
+        conn,
+        "(SELECT DISTINCT platform, author FROM fl_groups) a",
+        "flags",
+        "f",
+        columns,
+        f"f.platform = a.platform AND f.author = a.author AND {open_in_window}",
     )
     with _probing(conn):
         conn.execute(
@@ -738,18 +729,21 @@ def _rank(conn: Connection, params: dict[str, Any], shard: Shard) -> None:
         # Same-kind posts per author and day, read only for the authors being ranked. Tonight's
         # posts are joined (most are tonight's on a large night: hashed with the night's rows);
         # on PostgreSQL those of the other days of the window are read by index ranges of
-        # (platform, author, day), one per author and side of tonight, in LATERAL subqueries
-        # that OFFSET 0 keeps from being flattened. One join over the whole window lets a
-        # planner that knows the night's size hash every post of the window, which grows with
-        # the warehouse (a 200,000-mention night on ten million earlier mentions: 3.3 s); one
-        # probe per author over the whole window re-reads the night post by post (1M: +1 s).
+        # (platform, author, day), one per author and side of tonight (warehouse.probe_each;
+        # the authors are a subquery in each branch: a shared CTE would be materialized without
+        # statistics, and the tonight branch then sorted instead of hashing). One join over the
+        # whole window lets a planner that knows the night's size hash every post of the window,
+        # which grows with the warehouse (a 200,000-mention night on ten million earlier
+        # mentions: 3.3 s); one probe per author over the whole window re-reads the night post
+        # by post (1M: +1 s).
         kept = (
             "NOT m.is_brand"
             " AND (m.compound >= :promoter OR m.compound <= :detractor OR m.is_question)"
         )
         values = "m.day, m.compound, m.is_question"
         authors = "(SELECT DISTINCT platform, author FROM fl_rank WHERE count_repeats = 1) a"
-        joined = f"{authors} JOIN mentions m ON m.platform = a.platform AND m.author = a.author"
+        same_author = "m.platform = a.platform AND m.author = a.author"
+        joined = f"{authors} JOIN mentions m ON {same_author}"
         if pg:
             tonight, high = str(params["day"])[:10], str(bounds[1])[:10]
             window_days = "m.day >= :low AND m.day <= :high"
@@ -759,10 +753,10 @@ def _rank(conn: Connection, params: dict[str, Any], shard: Shard) -> None:
             if high > tonight:  # days after tonight: only in a backfill
                 sides.append(f"{window_days} AND m.day > :day")
             branches = [
-                f"""SELECT a.platform, a.author, {values} FROM {authors}
-                    CROSS JOIN LATERAL (SELECT {values} FROM mentions m
-                        WHERE m.platform = a.platform AND m.author = a.author
-                          AND {days} AND {kept} OFFSET 0) m"""
+                f"SELECT a.platform, a.author, {values} FROM "
+                + probe_each(
+                    conn, authors, "mentions", "m", values, f"{same_author} AND {days} AND {kept}"
+                )
                 for days in sides
             ]
             if low.isoformat() <= tonight <= high:
@@ -871,8 +865,7 @@ def _write_flags(conn: Connection, params: dict[str, Any]) -> tuple[int, int, se
                 """
             )
         )
-    priority_sql, reason_sql = _rank_sql(conn, "flags")
-    with _probing(conn):
+        priority_sql, reason_sql = _rank_sql(conn, "flags")
         reranked = conn.execute(
             sa.text(
                 f"""
@@ -885,7 +878,6 @@ def _write_flags(conn: Connection, params: dict[str, Any]) -> tuple[int, int, se
             ),
             params,
         ).rowcount
-    with _probing(conn):
         withdrawn = conn.execute(
             sa.text(
                 """

@@ -12,7 +12,6 @@ marts right without ever rescanning the whole warehouse.
 
 from __future__ import annotations
 
-import concurrent.futures
 import datetime as dt
 import statistics
 from collections.abc import Sequence
@@ -29,6 +28,7 @@ from sentiment_monitor.warehouse import (
     lock_warehouse,
     parallel_connections,
     render_sql,
+    side_by_side,
     temp_table,
     tune,
 )
@@ -210,11 +210,11 @@ def build_marts(
         if len(groups) == 1:
             _build(conn, values, detractor_max_compound, groups[0])
         else:
-            with concurrent.futures.ThreadPoolExecutor(len(groups)) as pool:
-                futures = [
-                    pool.submit(_build_transaction, engine, values, detractor_max_compound, group)
-                    for group in groups
-                ]
+            with side_by_side(
+                engine,
+                lambda group_conn, group: _build(group_conn, values, detractor_max_compound, group),
+                groups,
+            ) as futures:
                 for future in futures:
                     future.result()
         for table in MARTS:
@@ -228,14 +228,6 @@ def platform_groups(count: int) -> list[tuple[str, ...]]:
     """Every platform, dealt into at most ``count`` groups built side by side."""
     count = max(1, min(count, len(PLATFORMS)))
     return [PLATFORMS[index::count] for index in range(count)]
-
-
-def _build_transaction(
-    engine: Engine, days: Sequence[Any], detractor_max_compound: float, platforms: Sequence[str]
-) -> None:
-    with engine.begin() as conn:
-        tune(conn)
-        _build(conn, days, detractor_max_compound, platforms)
 
 
 def _build(

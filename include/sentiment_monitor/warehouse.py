@@ -31,15 +31,17 @@ advisory lock, so two days loading at once are serialized where they share rows;
 
 from __future__ import annotations
 
+import concurrent.futures
+import contextlib
 import datetime as dt
 import hashlib
 import json
 import logging
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import quote
 
 import pyarrow as pa
@@ -51,6 +53,9 @@ from sqlalchemy.engine import Connection, Engine
 from sentiment_monitor.config import project_root
 from sentiment_monitor.processes import worker_count
 from sentiment_monitor.records import MENTION_COLUMNS, REJECT_COLUMNS, format_timestamp
+
+T = TypeVar("T")
+R = TypeVar("R")
 
 WAREHOUSE_CONN_ID = "sentiment_warehouse"
 DEFAULT_SQLITE_PATH = Path("data/warehouse.db")
@@ -498,19 +503,32 @@ def analyze(conn: Connection, *tables: str) -> None:
         conn.exec_driver_sql(f"ANALYZE {table}")
 
 
-def _probe(conn: Connection, outer: str, columns: str) -> str:
-    """``FROM`` text that looks each row of ``outer`` (alias o) up in ``mentions`` (alias m)
-    by primary key, one index probe per row: the cost follows the night, never a scan of the
-    warehouse (which a hash join of a large night would choose)."""
+def probe_each(
+    conn: Connection, outer: str, table: str, alias: str, columns: str, condition: str
+) -> str:
+    """``FROM`` text that looks each row of ``outer`` up in ``table`` (as ``alias``) through the
+    index that ``condition`` matches, one probe per outer row: the cost follows the outer rows,
+    never a scan of ``table`` (which a hash join of a large night would choose, or a loop over
+    every pair when the statistics take the night for a handful of rows)."""
     if conn.dialect.name == "postgresql":
-        # OFFSET 0 keeps the subquery from being flattened into a join the planner may hash.
+        # The OFFSET (PER_ROW) keeps the subquery from being flattened into a join.
         return (
-            f"{outer} CROSS JOIN LATERAL (SELECT {columns} FROM mentions m"
-            " WHERE m.platform = o.platform AND m.mention_id = o.mention_id OFFSET 0) m"
+            f"{outer} CROSS JOIN LATERAL (SELECT {columns} FROM {table} {alias}"
+            f" WHERE {condition} {PER_ROW}) {alias}"
         )
     # SQLite keeps the left table of a CROSS JOIN as the outer loop.
-    return (
-        f"{outer} CROSS JOIN mentions m ON m.platform = o.platform AND m.mention_id = o.mention_id"
+    return f"{outer} CROSS JOIN {table} {alias} ON {condition}"
+
+
+def _probe(conn: Connection, outer: str, columns: str) -> str:
+    """:func:`probe_each` of ``outer`` (alias o) in ``mentions`` (alias m) by primary key."""
+    return probe_each(
+        conn,
+        outer,
+        "mentions",
+        "m",
+        columns,
+        "m.platform = o.platform AND m.mention_id = o.mention_id",
     )
 
 
@@ -520,6 +538,23 @@ def tune(conn: Connection) -> None:
         conn.exec_driver_sql("SET LOCAL work_mem = '256MB'")
         # A load's statements are few and large: JIT compiling them costs more than it saves.
         conn.exec_driver_sql("SET LOCAL jit = off")
+
+
+@contextlib.contextmanager
+def side_by_side(
+    engine: Engine, work: Callable[[Connection, T], R], units: Sequence[T]
+) -> Iterator[list[concurrent.futures.Future[R]]]:
+    """Run ``work(conn, unit)`` for every unit side by side, each on its own connection and in
+    its own transaction (:func:`tune`d); yield the futures, so the caller can work on its own
+    connection meanwhile. Leaving the block waits for all of them."""
+
+    def one(unit: T) -> R:
+        with engine.begin() as conn:
+            tune(conn)
+            return work(conn, unit)
+
+    with concurrent.futures.ThreadPoolExecutor(len(units)) as pool:
+        yield [pool.submit(one, unit) for unit in units]
 
 
 def link_threads(conn: Connection, day: Any) -> int:
