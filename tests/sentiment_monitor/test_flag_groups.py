@@ -3,6 +3,7 @@ relapse to the closed flag before it, and come out the same from reruns and back
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable
 from pathlib import Path
 
@@ -115,6 +116,62 @@ def test_recency_sinks_older_flags_and_sql_agrees_with_the_formula(setup) -> Non
         assert flag["priority"] == priority(
             flag["compound"], flag["author_followers"], flag["repeats"], config.flags, age
         )
+
+
+def test_every_flag_ages_so_a_reopened_flag_ranks_as_if_never_closed(setup) -> None:
+    exports, config, url = setup
+    write_day(exports, "2026-11-01", [rec(1, "ann", ANGRY, 1), rec(2, "dan", ANGRY, 1)])
+    write_day(exports, "2026-11-04", [rec(3, "ben", ANGRY, 4)])
+    write_day(exports, "2026-11-09", [rec(4, "cy", ANGRY, 9)])
+    run_day("2026-11-01", config=config, url=url)
+    engine = make_engine(url)
+    assert set_status(engine, "mastodon", "1", "detractor", status="resolved", changed_by="cm")
+    for day, age in (("2026-11-04", 3), ("2026-11-09", 8)):
+        run_day(day, config=config, url=url)
+        found = flags_of(url)
+        closed, kept = found[("1", "detractor")], found[("2", "detractor")]
+        assert closed["status"] == "resolved" and kept["status"] == "open"
+        assert closed["recency"] == kept["recency"] == pytest.approx(flags.recency(age))
+        assert (
+            closed["priority"]
+            == kept["priority"]
+            == priority(
+                kept["compound"], kept["author_followers"], kept["repeats"], config.flags, age
+            )
+        )
+    assert set_status(engine, "mastodon", "1", "detractor", status="open", changed_by="cm")
+    found = flags_of(url)
+    assert found[("1", "detractor")]["priority"] == found[("2", "detractor")]["priority"]
+    assert found[("1", "detractor")]["priority"] < found[("4", "detractor")]["priority"]
+
+
+def test_the_nightly_ageing_rewrites_no_index_on_postgresql(tmp_path: Path, pg_url: str) -> None:
+    """Ageing writes only recency and priority, which no index holds, into pages that keep room:
+    PostgreSQL updates each flag in place (heap-only), without a new entry in every index."""
+    exports = tmp_path / "exports"
+    config = load_config(write_config(tmp_path / "c.yaml", exports, tmp_path / "st"))
+    write_day(exports, "2026-11-01", [rec(i, f"user{i}", ANGRY, 1) for i in range(1, 201)])
+    run_day("2026-11-01", config=config, url=pg_url)
+    engine = make_engine(pg_url)
+    with engine.begin() as conn:
+        conn.exec_driver_sql(
+            "CREATE TEMP TABLE fl_rank (platform TEXT, mention_id TEXT, kind TEXT)"
+        )
+        params = {
+            "ref": dt.date(2026, 11, 3),
+            "fresh_after": flags._fresh_after(conn, "2026-11-03"),
+            "high_reach": float(config.flags.high_reach_followers),
+        }
+        aged = flags._age_flags(conn, params, (0, 1))
+        updated, heap_only = conn.execute(
+            sa.text(
+                "SELECT n_tup_upd, n_tup_hot_upd FROM pg_stat_xact_user_tables"
+                " WHERE relname = 'flags'"
+            )
+        ).one()
+        ranks = conn.execute(sa.text("SELECT DISTINCT recency, priority FROM flags")).all()
+    assert aged == updated == heap_only == 200
+    assert [r[0] for r in ranks] == [pytest.approx(flags.recency(2))]
 
 
 def test_a_closed_flag_stays_closed_and_a_relapse_links_to_it(setup) -> None:
