@@ -155,6 +155,8 @@ def prefill(url: str, rows: int, day: str) -> tuple[float, int]:
 
     Rows are made by PostgreSQL itself (generate_series), ten authors per thousand, one reply in
     five, scores spread over VADER's range: a plausible earlier history for the indexes to carry.
+    Day after day, as nightly loads append them: a day's mentions, and a day's flags, share
+    pages (rows of every day on every page would make reading one day read the whole table).
     About one in four of those posts holds a flag, as the flag step would have raised them (one
     per post, kind by the default rules): those of the last week open and still decaying, the
     older ones mostly resolved or dismissed by people, some left open. The night's flag step
@@ -167,19 +169,21 @@ def prefill(url: str, rows: int, day: str) -> tuple[float, int]:
     engine = make_engine(url)
     ensure_schema(engine)
     first = dt.date.fromisoformat(day) - dt.timedelta(days=60)
+    # Row i's day: the rows in 60 runs of consecutive days, as the nights appended them.
+    day_of_i = "%(first)s::date + CAST((i - 1)::bigint * 60 / %(rows)s AS INTEGER)"
     started = time.perf_counter()
     raw = engine.raw_connection()
     try:
         cursor = raw.cursor()
         cursor.execute(
-            """
+            f"""
             INSERT INTO mentions (platform, mention_id, day, author, author_followers, created_at,
                 text, lang, url, in_reply_to_id, thread_root_id, is_brand, is_question,
                 mentions_brand, compound, pos, neu, neg, label, score_note, source)
             SELECT CASE WHEN i %% 2 = 0 THEN 'mastodon' ELSE 'bluesky' END,
-                   'old-' || i, %(first)s::date + (i %% 60),
+                   'old-' || i, {day_of_i},
                    'user' || (i %% 100000), i %% 5000,
-                   %(first)s::date + (i %% 60) + make_interval(secs => i %% 86400),
+                   {day_of_i} + make_interval(secs => i %% 86400),
                    'an earlier post number ' || i, 'en', NULL,
                    CASE WHEN i %% 5 = 0 AND i > 10 THEN 'old-' || (i - 7) END,
                    CASE WHEN i %% 5 = 0 AND i > 10 THEN 'old-' || (i - 7) END,
@@ -214,6 +218,7 @@ def prefill(url: str, rows: int, day: str) -> tuple[float, int]:
               OR (k.kind = 'detractor' AND m.compound <= -0.5)
               OR (k.kind = 'question' AND m.is_question)
             WHERE NOT m.is_brand AND hashtext(m.mention_id) & 1 = 0
+            ORDER BY m.day
             """,
             {"day": day},
         )

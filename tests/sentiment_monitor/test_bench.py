@@ -36,12 +36,13 @@ def test_cpu_summary_gives_cores_busy_and_the_floor() -> None:
 
 
 def test_prefill_makes_a_history_of_mentions_and_flags(pg_url: str) -> None:
+    rows = 30_000  # enough pages that one day is a small part of the table
     import sqlalchemy as sa
 
     from sentiment_monitor.bench import prefill
     from sentiment_monitor.warehouse import make_engine
 
-    seconds, flags = prefill(pg_url, 6_000, "2026-11-10")
+    seconds, flags = prefill(pg_url, rows, "2026-11-10")
     assert seconds > 0
     with make_engine(pg_url).connect() as conn:
         mentions = conn.execute(sa.text("SELECT COUNT(*), MIN(day), MAX(day) FROM mentions")).one()
@@ -53,18 +54,33 @@ def test_prefill_makes_a_history_of_mentions_and_flags(pg_url: str) -> None:
                 )
             ).all()
         )
+        # As nightly loads append them: a day's rows share pages, they are not on every page.
+        # (Pages a day's rows occupy, over all days; pages of the table; days.)
+        layouts = [
+            conn.execute(
+                sa.text(
+                    "SELECT SUM(pages), (SELECT COUNT(DISTINCT (ctid::text::point)[0])"
+                    f" FROM {table}), COUNT(*) FROM (SELECT day,"
+                    f" COUNT(DISTINCT (ctid::text::point)[0]) AS pages FROM {table}"
+                    " GROUP BY day) d"
+                )
+            ).one()
+            for table in ("mentions", "flags")
+        ]
         orphans = conn.execute(
             sa.text(
                 "SELECT COUNT(*) FROM flags f WHERE NOT EXISTS (SELECT 1 FROM mentions m"
                 " WHERE m.platform = f.platform AND m.mention_id = f.mention_id)"
             )
         ).scalar_one()
-    assert mentions[0] == 6_000
+    assert mentions[0] == rows
     assert (str(mentions[1]), str(mentions[2])) == ("2026-09-11", "2026-11-09")
     assert flags == sum(statuses.values())
     # Roughly one post in four holds a flag, as the nightly flag step raises them.
-    assert 0.15 * 6_000 < flags < 0.4 * 6_000
+    assert 0.15 * rows < flags < 0.4 * rows
     assert orphans == 0
+    for day_pages, pages, days in layouts:
+        assert pages > 2 * days and day_pages <= pages + 2 * days
     # The last week's flags are open; the older ones mostly closed by people, some still open.
     assert set(statuses) == {"week:open", "older:open", "older:resolved", "older:dismissed"}
     assert statuses["older:resolved"] > statuses["older:open"]
