@@ -163,6 +163,7 @@ def test_the_nightly_ageing_rewrites_no_index_on_postgresql(tmp_path: Path, pg_u
             "high_reach": float(config.flags.high_reach_followers),
         }
         aged = flags._age_flags(conn, params, (0, 1))
+        again = flags._age_flags(conn, params, (0, 1))  # a rerun: already ranked, not written
         updated, heap_only = conn.execute(
             sa.text(
                 "SELECT n_tup_upd, n_tup_hot_upd FROM pg_stat_xact_user_tables"
@@ -170,7 +171,7 @@ def test_the_nightly_ageing_rewrites_no_index_on_postgresql(tmp_path: Path, pg_u
             )
         ).one()
         ranks = conn.execute(sa.text("SELECT DISTINCT recency, priority FROM flags")).all()
-    assert aged == updated == heap_only == 200
+    assert aged == updated == heap_only == 200 and again == 0
     assert [r[0] for r in ranks] == [pytest.approx(flags.recency(2))]
 
 
