@@ -12,12 +12,14 @@ from sentiment_monitor.flags import set_status
 from sentiment_monitor.marts import backfill_marts
 from sentiment_monitor.pipeline import run_day
 from sentiment_monitor.warehouse import (
+    day_param,
     ensure_schema,
     latest_version,
     make_engine,
     migrations,
     render_sql,
     snapshot,
+    timestamp_param,
 )
 from tests.conftest import DATA, write_config
 
@@ -179,3 +181,44 @@ def test_upgrade_from_0001_keeps_every_row_and_status(
             ).all()
         )
     assert kept == statuses
+
+
+def test_0007_gives_closed_flags_past_the_week_the_recency_they_now_age_to(
+    warehouse_url: str,
+) -> None:
+    """Closed flags were frozen before 0007; every flag ages since. Those whose latest post is
+    a week or more before the newest flag's get recency 0, as the nightly ageing would give
+    them; open flags and the last week's are left to the next night."""
+    engine = make_engine(warehouse_url)
+    assert ensure_schema(engine, upto=6) == [1, 2, 3, 4, 5, 6]
+    flags = [  # mention_id, status, latest day, recency
+        ("old-closed", "resolved", "2026-11-01", 0.5),
+        ("old-open", "open", "2026-11-01", 0.5),
+        ("week-closed", "dismissed", "2026-11-05", 0.5),
+        ("newest", "open", "2026-11-10", 1.0),
+    ]
+    with engine.begin() as conn:
+        conn.execute(
+            sa.text(
+                "INSERT INTO flags (platform, mention_id, kind, day, author, created_at,"
+                " priority, reason, status, latest_day, recency)"
+                " VALUES ('mastodon', :id, 'detractor', :day, 'a', :at, 50, 'r', :status,"
+                " :day, :recency)"
+            ),
+            [
+                {
+                    "id": id_,
+                    "status": status,
+                    "day": day_param(conn, day),
+                    "at": timestamp_param(conn),
+                    "recency": recency,
+                }
+                for id_, status, day, recency in flags
+            ],
+        )
+    assert ensure_schema(engine) == list(range(7, latest_version() + 1))
+    with engine.connect() as conn:
+        found = dict(conn.execute(sa.text("SELECT mention_id, recency FROM flags")).all())
+        priorities = set(conn.execute(sa.text("SELECT priority FROM flags")).scalars())
+    assert found == {"old-closed": 0, "old-open": 0.5, "week-closed": 0.5, "newest": 1.0}
+    assert priorities == {50}
