@@ -45,6 +45,14 @@ def test_prefill_makes_a_history_of_mentions_and_flags(pg_url: str) -> None:
     seconds, flags = prefill(pg_url, rows, "2026-11-10")
     assert seconds > 0
     with make_engine(pg_url).connect() as conn:
+        # Its pages are written out before the night is measured: the last checkpoint starts
+        # after every write of the prefill (its WAL here is megabytes; a checkpoint's, bytes).
+        unwritten = conn.execute(
+            sa.text(
+                "SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), redo_lsn)"
+                " FROM pg_control_checkpoint()"
+            )
+        ).scalar_one()
         mentions = conn.execute(sa.text("SELECT COUNT(*), MIN(day), MAX(day) FROM mentions")).one()
         statuses = dict(
             conn.execute(
@@ -79,6 +87,7 @@ def test_prefill_makes_a_history_of_mentions_and_flags(pg_url: str) -> None:
     # Roughly one post in four holds a flag, as the nightly flag step raises them.
     assert 0.15 * rows < flags < 0.4 * rows
     assert orphans == 0
+    assert unwritten < 100_000
     for day_pages, pages, days in layouts:
         assert pages > 2 * days and day_pages <= pages + 2 * days
     # The last week's flags are open; the older ones mostly closed by people, some still open.
