@@ -365,8 +365,6 @@ def flag_day(engine: Engine, day: str, rules: FlagRules, shards: int | None = No
                 # Read-only, on this connection while the shards write on theirs.
                 touched = _answered_days(conn, params)
                 shard_results = [future.result() for future in futures]
-        # Once, after the shards: the flags they ranked are already ranked to :ref and skipped.
-        result.reranked += _age_flags(conn, params)
         # Statistics that know tonight's flags, for the marts next and for a rerun: planned
         # without them, a rerun's statements took tonight's flags for none (see
         # warehouse.analyze). A fixed-size sample: the same cost on any warehouse.
@@ -411,6 +409,7 @@ def _flag_shard(conn: Connection, params: dict[str, Any], shard: Shard) -> Shard
     _drop_untouched(conn)
     _rank(conn, params)
     withdrawn, reranked, days = _write_flags(conn, params)
+    reranked += _age_flags(conn, params, shard)
     raised = {
         str(kind): int(number)
         for kind, number in conn.execute(
@@ -678,7 +677,7 @@ def _rank(conn: Connection, params: dict[str, Any]) -> None:
 
     ``is_new`` marks the groups nobody holds (inserted next, ranked as they are inserted);
     ``count_repeats`` the flags whose repeats are counted again from the mentions. The other
-    flags whose rank still decays are aged in place after the shards (:func:`_age_flags`).
+    flags whose rank still decays are aged in place afterwards (:func:`_age_flags`).
     """
     pg = _pg(conn)
     temp_table(
@@ -912,13 +911,11 @@ def _write_flags(conn: Connection, params: dict[str, Any]) -> tuple[int, int, se
     return int(withdrawn), int(reranked), {str(r[0])[:10] for r in days}
 
 
-def _age_flags(conn: Connection, params: dict[str, Any]) -> int:
-    """Re-rank the flags whose rank still decays: recency to the reference day, priority with
-    it; return how many changed.
+def _age_flags(conn: Connection, params: dict[str, Any], shard: Shard) -> int:
+    """Re-rank the shard's flags whose rank still decays and that the night did not reach:
+    recency to the reference day, priority with it; return how many.
 
-    Run once after the shards, on the coordinating connection. A flag already ranked to this
-    reference day is not written again: the flags the shards ranked tonight, and every flag on
-    a rerun (the same formula, ``_priority_sql``, gives the same values). Nothing else
+    A flag already ranked to this reference day (a rerun) is not written again. Nothing else
     changes (the reason does not hold the recency), and no index of ``flags`` holds
     ``recency`` or ``priority`` (migration 0007), so on PostgreSQL each is a heap-only update
     on the flag's own page, not a new entry in every index: the nightly ageing of the last
@@ -931,8 +928,12 @@ def _age_flags(conn: Connection, params: dict[str, Any]) -> int:
             sa.text(
                 f"""
                 UPDATE flags SET recency = {recency}, priority = {priority}
-                WHERE {_decaying("flags")}
+                WHERE {_decaying("flags")} {_in_shard("flags.author", shard)}
                   AND (flags.recency <> {recency} OR flags.priority <> {priority})
+                  AND NOT EXISTS (
+                      SELECT 1 FROM fl_rank r
+                      WHERE r.platform = flags.platform AND r.mention_id = flags.mention_id
+                        AND r.kind = flags.kind)
                 """
             ),
             params,

@@ -154,13 +154,16 @@ def test_the_nightly_ageing_rewrites_no_index_on_postgresql(tmp_path: Path, pg_u
     run_day("2026-11-01", config=config, url=pg_url)
     engine = make_engine(pg_url)
     with engine.begin() as conn:
+        conn.exec_driver_sql(
+            "CREATE TEMP TABLE fl_rank (platform TEXT, mention_id TEXT, kind TEXT)"
+        )
         params = {
             "ref": dt.date(2026, 11, 3),
             "fresh_after": flags._fresh_after(conn, "2026-11-03"),
             "high_reach": float(config.flags.high_reach_followers),
         }
-        aged = flags._age_flags(conn, params)
-        again = flags._age_flags(conn, params)  # a rerun: already ranked, not written
+        aged = flags._age_flags(conn, params, (0, 1))
+        again = flags._age_flags(conn, params, (0, 1))  # a rerun: already ranked, not written
         updated, heap_only = conn.execute(
             sa.text(
                 "SELECT n_tup_upd, n_tup_hot_upd FROM pg_stat_xact_user_tables"
