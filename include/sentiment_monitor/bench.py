@@ -668,8 +668,8 @@ def summarize(result: dict[str, Any]) -> dict[str, Any]:
                     k: cpu[k] for k in ("cpu_seconds_total", "steal_seconds", "iowait_seconds")
                 }
     if "prefilled" in result:
-        summary["prefilled"]["prefill_rows"] = result["prefilled"]["prefill_rows"]
-        summary["prefilled"]["prefill_flags"] = result["prefilled"]["prefill_flags"]
+        for key in ("prefill_rows", "prefill_flags"):
+            summary["prefilled"][key] = result["prefilled"][key]
         summary["prefilled"]["vs_empty"] = round(result["prefilled"]["seconds"] / pg["seconds"], 3)
     return summary
 

@@ -102,18 +102,18 @@ def top_flags(engine: Engine, kind: str, limit: int) -> list[dict[str, Any]]:
     text, how many posts of the author in the thread the flag holds, and whether it follows a
     closed flag (``previous_mention_id``). The flags are chosen before they are joined with their
     posts: a sort bounded by the limit, not a join of every open flag."""
+    order = "f.priority DESC, f.created_at DESC, f.mention_id"
     with engine.connect() as conn:
         rows = conn.execute(
             sa.text(
-                """
+                f"""
                 SELECT f.priority, f.platform, f.author, f.status, f.mention_id, f.posts,
                        f.previous_mention_id, m.text, m.url
                 FROM (SELECT * FROM flags f
                       WHERE f.kind = :kind AND f.status IN ('open', 'in_progress')
-                      ORDER BY f.priority DESC, f.created_at DESC, f.mention_id
-                      LIMIT :limit) f
+                      ORDER BY {order} LIMIT :limit) f
                 JOIN mentions m ON m.platform = f.platform AND m.mention_id = f.mention_id
-                ORDER BY f.priority DESC, f.created_at DESC, f.mention_id
+                ORDER BY {order}
                 """
             ),
             {"kind": kind, "limit": limit},

@@ -719,7 +719,7 @@ def _rank(conn: Connection, params: dict[str, Any]) -> None:
                 f"""
                 INSERT INTO fl_rank (platform, mention_id, kind, author, latest_day, count_repeats,
                                      is_new)
-                SELECT {columns}, 1, 0 FROM (SELECT {columns} FROM {source}) f
+                SELECT {columns}, 1, 0 FROM {source}
                 WHERE NOT EXISTS (
                     SELECT 1 FROM fl_rank r
                     WHERE r.platform = f.platform AND r.mention_id = f.mention_id
@@ -912,10 +912,12 @@ def _write_flags(conn: Connection, params: dict[str, Any]) -> tuple[int, int, se
 
 
 def _age_flags(conn: Connection, params: dict[str, Any], shard: Shard) -> int:
-    """Re-rank the shard's flags whose rank still decays and that the night did not reach:
-    recency to the reference day, priority with it; return how many.
+    """Re-rank the shard's flags whose rank still decays: recency to the reference day,
+    priority with it; return how many changed.
 
-    A flag already ranked to this reference day (a rerun) is not written again. Nothing else
+    A flag already ranked to this reference day is not written again: those the shard ranked
+    tonight (``_rank_sql`` and this are one formula, ``_priority_sql``), and every flag on a
+    rerun. Nothing else
     changes (the reason does not hold the recency), and no index of ``flags`` holds
     ``recency`` or ``priority`` (migration 0007), so on PostgreSQL each is a heap-only update
     on the flag's own page, not a new entry in every index: the nightly ageing of the last
@@ -930,10 +932,6 @@ def _age_flags(conn: Connection, params: dict[str, Any], shard: Shard) -> int:
                 UPDATE flags SET recency = {recency}, priority = {priority}
                 WHERE {_decaying("flags")} {_in_shard("flags.author", shard)}
                   AND (flags.recency <> {recency} OR flags.priority <> {priority})
-                  AND NOT EXISTS (
-                      SELECT 1 FROM fl_rank r
-                      WHERE r.platform = flags.platform AND r.mention_id = flags.mention_id
-                        AND r.kind = flags.kind)
                 """
             ),
             params,
