@@ -12,7 +12,10 @@ on that same data and in one run:
 * optionally (``--dag``) the real Airflow DAG through ``python -m sentiment_monitor.cli run-dag``
   on a second fresh database (the honest end-to-end number, with Airflow's overhead);
 * optionally (``--prefill M``) the same night on a warehouse already holding M mentions of
-  earlier days and their flags (cost must grow with the night, not with the warehouse);
+  earlier days and their flags (cost must grow with the night, not with the warehouse); with
+  ``--pairs K``, the empty night and the prefilled night K times each, alternating (each
+  prefilled night on a copy of the same prefilled database), and the median of the K ratios:
+  this machine's speed drifts by more than the margin between minutes;
 * for each step of the PostgreSQL night, the CPU the whole machine spent (pool workers and
   PostgreSQL's backends included), the cores it kept busy, and the floor those core-seconds
   allow on this machine's cores;
@@ -30,6 +33,7 @@ import itertools
 import json
 import os
 import platform
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -135,11 +139,18 @@ def _admin(server: str) -> Any:
     )
 
 
-def create_database(server: str, name: str) -> str:
-    """Create a fresh database ``name`` on ``server``; return its SQLAlchemy URL."""
+def create_database(server: str, name: str, template: str | None = None) -> str:
+    """Create a fresh database ``name`` on ``server``, empty or a copy of ``template``; return
+    its SQLAlchemy URL. A copy is made file by file between two checkpoints (PostgreSQL 15's
+    default writes the copy through the WAL, gigabytes of it for the night after to share the
+    disk with)."""
     with _admin(server) as conn:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        conn.execute(f'CREATE DATABASE "{name}"')
+        if template is None:
+            conn.execute(f'CREATE DATABASE "{name}"')
+        else:
+            strategy = " STRATEGY FILE_COPY" if conn.info.server_version >= 150000 else ""
+            conn.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template}"{strategy}')
     return f"{server}/{name}"
 
 
@@ -504,6 +515,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--baseline-rows", type=int, default=20_000)
     parser.add_argument("--fast-rows", type=int, default=100_000)
     parser.add_argument("--prefill", type=int, default=0, help="earlier mentions, second run")
+    parser.add_argument(
+        "--pairs",
+        type=int,
+        default=1,
+        help="with --prefill: the empty and the prefilled night this many times, alternating"
+        " (the ratio reported is their median)",
+    )
     parser.add_argument("--dag", action="store_true", help="also run the real Airflow DAG")
     parser.add_argument("--no-sqlite", action="store_true")
     parser.add_argument("--keep", action="store_true", help="keep the databases")
@@ -568,12 +586,40 @@ def main(argv: list[str] | None = None) -> int:
             databases.append(name2)
             log(f"prefilling {args.prefill:,} earlier mentions")
             fill, flags = prefill(url2, args.prefill, BENCH_DAY)
-            log(f"run_day on the prefilled warehouse  load {os.getloadavg()[0]:.2f}")
             cfg = write_config(workdir / "bench-prefill.yaml", exports, workdir / "staging-pf")
-            pre = _run_day(cfg, url2)
+            nights: list[dict[str, Any]] = []
+            for pair in range(args.pairs):
+                empty = pg
+                if pair:  # the empty night again, then the history night again
+                    log(f"run_day into an empty warehouse, pair {pair + 1}")
+                    name_e = f"sentiment_bench_{os.getpid()}_empty{pair + 1}"
+                    url_e = create_database(args.pg, name_e)
+                    databases.append(name_e)
+                    empty = _run_day(pg_config, url_e)
+                url_h = url2  # the last pair runs on the prefilled database, the others copies
+                if pair < args.pairs - 1:
+                    name_h = f"sentiment_bench_{os.getpid()}_prefill{pair + 1}"
+                    url_h = create_database(args.pg, name_h, template=name2)
+                    databases.append(name_h)
+                log(f"run_day on the prefilled warehouse  load {os.getloadavg()[0]:.2f}")
+                history = _run_day(cfg, url_h)
+                nights.append({"empty": empty, "prefilled": history})
+            pre = nights[0]["prefilled"]
             pre["prefill_rows"] = args.prefill
             pre["prefill_seconds"] = round(fill, 1)
             pre["prefill_flags"] = flags
+            pre["pairs"] = [
+                {
+                    "empty_seconds": round(night["empty"]["seconds"], 2),
+                    "prefilled_seconds": round(night["prefilled"]["seconds"], 2),
+                    "vs_empty": round(night["prefilled"]["seconds"] / night["empty"]["seconds"], 3),
+                    "cpu_seconds_total": [
+                        round(sum(v["busy"] for v in night[k]["cpu"].values()), 1)
+                        for k in ("empty", "prefilled")
+                    ],
+                }
+                for night in nights
+            ]
             result["prefilled"] = pre
         if args.dag:
             name3 = f"sentiment_bench_{os.getpid()}_dag"
@@ -670,7 +716,11 @@ def summarize(result: dict[str, Any]) -> dict[str, Any]:
     if "prefilled" in result:
         for key in ("prefill_rows", "prefill_flags"):
             summary["prefilled"][key] = result["prefilled"][key]
-        summary["prefilled"]["vs_empty"] = round(result["prefilled"]["seconds"] / pg["seconds"], 3)
+        pairs = result["prefilled"].get("pairs") or [
+            {"vs_empty": round(result["prefilled"]["seconds"] / pg["seconds"], 3)}
+        ]
+        summary["prefilled"]["pairs"] = pairs
+        summary["prefilled"]["vs_empty"] = statistics.median(p["vs_empty"] for p in pairs)
     return summary
 
 
@@ -756,6 +806,16 @@ def table(result: dict[str, Any], summary: dict[str, Any]) -> str:
             + f"; CPU {pre['cpu_seconds_total']:.1f} core-seconds, stolen"
             f" {pre['steal_seconds']:.1f} s, waiting on the disk {pre['iowait_seconds']:.1f} s;"
             f" {pre['vs_empty']}x the empty warehouse's time"
+            + (
+                " (median of "
+                + ", ".join(
+                    f"{p['prefilled_seconds']:.1f}/{p['empty_seconds']:.1f} s = {p['vs_empty']}"
+                    for p in pre["pairs"]
+                )
+                + ")"
+                if len(pre["pairs"]) > 1
+                else ""
+            )
         )
     if "sqlite" in result:
         lines.append(

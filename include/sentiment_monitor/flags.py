@@ -51,14 +51,24 @@ marts, which take it exclusively, wait) and the flag lock (``FLAG_LOCK_KEY``: on
 time) until every shard has finished. Each shard's transaction is all or nothing; if one fails
 after another committed, the step fails and its retry recomputes both to the same table, as any
 rerun does. SQLite, one writer at a time, runs one shard.
+
+**Ageing first.** The nightly ageing (:func:`_age_flags`) touches every flag still decaying,
+whatever its author, so it is not a shard's work: split by author, each shard read the whole
+week of flags and dirtied every page of it. On PostgreSQL it runs once, on a connection of its
+own, while the shards read what the night reaches; it commits before any shard writes a flag
+(each shard waits for it there), so it never waits for a shard's row and no shard waits for one
+of its rows while holding its own. Like a shard, it commits on its own: ageing to the reference
+day gives the same rank whenever it runs, so a failed night leaves nothing a rerun would not
+write the same. The shards then re-rank what they reach with the same formula.
 """
 
 from __future__ import annotations
 
+import concurrent.futures
 import contextlib
 import datetime as dt
 import math
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -350,21 +360,30 @@ def flag_day(engine: Engine, day: str, rules: FlagRules, shards: int | None = No
             "day": day_param(conn, day),
             "ref": day_param(conn, ref),
             "fresh_after": day_param(conn, _fresh_after(conn, ref)),
+            "decay_start": day_param(
+                conn, dt.date.fromisoformat(ref) - dt.timedelta(days=RECENCY_DAYS)
+            ),
             "promoter": rules.promoter_min_compound,
             "detractor": rules.detractor_max_compound,
             "high_reach": float(rules.high_reach_followers),
         }
         if count == 1:
+            aged = _age_flags(conn, params)
             shard_results = [_flag_shard(conn, params, (0, 1))]
             touched = _answered_days(conn, params)
         else:
             shards_of = [(index, count) for index in range(count)]
-            with side_by_side(
-                engine, lambda shard_conn, shard: _flag_shard(shard_conn, params, shard), shards_of
-            ) as futures:
-                # Read-only, on this connection while the shards write on theirs.
-                touched = _answered_days(conn, params)
-                shard_results = [future.result() for future in futures]
+            with concurrent.futures.ThreadPoolExecutor(1) as ager:
+                ageing = ager.submit(_age_committed, engine, params)
+
+                def shard_work(shard_conn: Connection, shard: Shard) -> ShardResult:
+                    return _flag_shard(shard_conn, params, shard, before_writes=ageing.result)
+
+                with side_by_side(engine, shard_work, shards_of) as futures:
+                    # Read-only, on this connection while the shards write on theirs.
+                    touched = _answered_days(conn, params)
+                    shard_results = [future.result() for future in futures]
+                aged = ageing.result()
         # Statistics that know tonight's flags, for the marts next and for a rerun: planned
         # without them, a rerun's statements took tonight's flags for none (see
         # warehouse.analyze). A fixed-size sample: the same cost on any warehouse.
@@ -375,6 +394,7 @@ def flag_day(engine: Engine, day: str, rules: FlagRules, shards: int | None = No
         result.withdrawn += withdrawn
         result.reranked += reranked
         touched |= days
+    result.reranked += aged
     result.touched_days = sorted(touched | {day})
     return result
 
@@ -400,16 +420,22 @@ def _answered_days(conn: Connection, params: dict[str, Any]) -> set[str]:
 ShardResult = tuple[dict[str, int], int, int, set[str]]
 
 
-def _flag_shard(conn: Connection, params: dict[str, Any], shard: Shard) -> ShardResult:
+def _flag_shard(
+    conn: Connection,
+    params: dict[str, Any],
+    shard: Shard,
+    before_writes: Callable[[], object] = lambda: None,
+) -> ShardResult:
     """The flag step for the authors of ``shard``: return the flags raised per kind, withdrawn
-    and re-ranked, and the days whose flags changed."""
+    and re-ranked, and the days whose flags changed. ``before_writes`` is called between the
+    reads and the first write to ``flags`` (the ageing's commit, which it waits for)."""
     _fill_threads(conn, params, shard)
     _fill_posts(conn, params)
     _fill_groups(conn)
+    before_writes()
     _drop_untouched(conn)
     _rank(conn, params)
     withdrawn, reranked, days = _write_flags(conn, params)
-    reranked += _age_flags(conn, params, shard)
     raised = {
         str(kind): int(number)
         for kind, number in conn.execute(
@@ -433,9 +459,11 @@ def _flag_shard(conn: Connection, params: dict[str, Any], shard: Shard) -> Shard
 def _fill_threads(conn: Connection, params: dict[str, Any], shard: Shard) -> None:
     """``fl_threads``: the (platform, author, thread) the day reaches.
 
-    Those of the day's qualifying posts; of the open flags raised that day or, still decaying,
-    holding posts of that day (a rerun whose posts no longer qualify must reach them); and of
-    the questions the brand answered that day. Each lookup is an index range, not a scan.
+    Those of the day's qualifying posts; of the open flags raised that day or, still decaying
+    at the reference day, holding posts of that day (a rerun whose posts no longer qualify must
+    reach them); and of the questions the brand answered that day. Each lookup is an index
+    range, not a scan. "Still decaying" is told by ``latest_day``, not by the stored
+    ``recency``, which the ageing may be rewriting meanwhile on its own connection.
     """
     # No key on PostgreSQL: the UNION below makes the rows distinct, and the planner hashes
     # the table (filling a primary key cost each shard 0.6 s at 1M, and the index-only probes
@@ -459,7 +487,7 @@ def _fill_threads(conn: Connection, params: dict[str, Any], shard: Shard) -> Non
             WHERE day = :day AND status IN {_OPEN} {_in_shard("author", shard)}
             UNION
             SELECT platform, author, thread_root_id FROM flags f
-            WHERE {_decaying("f")} AND f.status IN {_OPEN} AND f.latest_day >= :day
+            WHERE f.latest_day > :decay_start AND f.status IN {_OPEN} AND f.latest_day >= :day
               AND f.day <= :day {_in_shard("f.author", shard)}
             UNION
             SELECT p.platform, p.author, COALESCE(p.thread_root_id, p.mention_id)
@@ -911,17 +939,24 @@ def _write_flags(conn: Connection, params: dict[str, Any]) -> tuple[int, int, se
     return int(withdrawn), int(reranked), {str(r[0])[:10] for r in days}
 
 
-def _age_flags(conn: Connection, params: dict[str, Any], shard: Shard) -> int:
-    """Re-rank the shard's flags whose rank still decays: recency to the reference day,
-    priority with it; return how many changed.
+def _age_committed(engine: Engine, params: dict[str, Any]) -> int:
+    """:func:`_age_flags` in a transaction of its own, committed when it returns."""
+    with engine.begin() as conn:
+        tune(conn)
+        return _age_flags(conn, params)
 
-    A flag already ranked to this reference day is not written again: those the shard ranked
-    tonight (``_rank_sql`` and this are one formula, ``_priority_sql``), and every flag on a
-    rerun. Nothing else
-    changes (the reason does not hold the recency), and no index of ``flags`` holds
-    ``recency`` or ``priority`` (migration 0007), so on PostgreSQL each is a heap-only update
-    on the flag's own page, not a new entry in every index: the nightly ageing of the last
-    week's flags costs about 3.4 us a flag instead of 33.
+
+def _age_flags(conn: Connection, params: dict[str, Any]) -> int:
+    """Re-rank the flags whose rank still decays: recency to the reference day, priority with
+    it; return how many changed.
+
+    A flag already ranked to this reference day is not written again: every flag on a rerun.
+    Nothing else changes (the reason does not hold the recency), and no index of ``flags``
+    holds ``recency`` or ``priority`` (migration 0007), so on PostgreSQL each is a heap-only
+    update on the flag's own page, not a new entry in every index: the nightly ageing of the
+    last week's flags costs about 3.4 us a flag instead of 33. It runs before the night's
+    flags are written (module docstring), which re-rank what they reach by the same formula
+    (``_priority_sql``).
     """
     recency = _recency_sql(conn, "flags.latest_day")
     priority = _priority_sql("flags", "flags.repeats", recency)
@@ -930,7 +965,7 @@ def _age_flags(conn: Connection, params: dict[str, Any], shard: Shard) -> int:
             sa.text(
                 f"""
                 UPDATE flags SET recency = {recency}, priority = {priority}
-                WHERE {_decaying("flags")} {_in_shard("flags.author", shard)}
+                WHERE {_decaying("flags")}
                   AND (flags.recency <> {recency} OR flags.priority <> {priority})
                 """
             ),

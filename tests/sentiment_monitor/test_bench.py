@@ -2,7 +2,20 @@
 
 from __future__ import annotations
 
-from sentiment_monitor.bench import cpu_between, cpu_summary, machine_cpu
+import uuid
+
+import psycopg
+import pytest
+
+from sentiment_monitor.bench import (
+    cpu_between,
+    cpu_summary,
+    create_database,
+    drop_database,
+    machine_cpu,
+    summarize,
+    table,
+)
 
 
 def test_cpu_between_two_readings() -> None:
@@ -93,3 +106,67 @@ def test_prefill_makes_a_history_of_mentions_and_flags(pg_url: str) -> None:
     # The last week's flags are open; the older ones mostly closed by people, some still open.
     assert set(statuses) == {"week:open", "older:open", "older:resolved", "older:dismissed"}
     assert statuses["older:resolved"] > statuses["older:open"]
+
+
+def test_a_prefilled_night_is_rerun_on_a_copy_of_the_same_history(pg_url: str) -> None:
+    """``--pairs``: each prefilled night but the last runs on a copy of the prefilled database,
+    so every pair starts from the same history."""
+    server, template = pg_url.rsplit("/", 1)
+    with psycopg.connect(pg_url.replace("+psycopg", "")) as conn:
+        conn.execute("CREATE TABLE history AS SELECT g AS n FROM generate_series(1, 1000) g")
+    copy = f"sentiment_test_{uuid.uuid4().hex[:12]}"
+    try:
+        url = create_database(server, copy, template=template)
+        with psycopg.connect(url.replace("+psycopg", "")) as conn:
+            assert conn.execute("SELECT COUNT(*), SUM(n) FROM history").fetchone() == (1000, 500500)
+    finally:
+        drop_database(server, copy)
+
+
+def _run(seconds: float) -> dict:
+    return {
+        "seconds": seconds,
+        "peak_rss_mb": 500.0,
+        "tree_rss_mb": 600.0,
+        "steps": {"load": seconds},
+        "rss_mb_after": {"load": 250.0},
+        "cpu": {"load": {"busy": seconds, "steal": 0.0, "iowait": 0.0}},
+    }
+
+
+@pytest.mark.parametrize(
+    ("pairs", "median"),
+    [([(10.0, 11.0)], 1.1), ([(10.0, 11.0), (12.0, 12.6), (10.0, 13.0)], 1.1)],
+)
+def test_the_history_ratio_is_the_median_of_the_pairs(
+    pairs: list[tuple[float, float]], median: float
+) -> None:
+    """One slow minute in one pair does not decide the ratio; each pair is reported."""
+    first = _run(pairs[0][1])
+    first["prefill_rows"], first["prefill_flags"] = 10_000_000, 2_655_092
+    if len(pairs) > 1:
+        first["pairs"] = [
+            {"empty_seconds": e, "prefilled_seconds": h, "vs_empty": round(h / e, 3)}
+            for e, h in pairs
+        ]
+    result = {
+        "mentions": 200_000,
+        "machine": {"cores": 2, "cpu": "test", "load": [0.0, 0.0, 0.0]},
+        "postgresql": _run(pairs[0][0]),
+        "prefilled": first,
+        "vader": {"per_s": 40_000, "texts": 10, "mismatches": 0},
+        "fast": {"per_s": 150_000, "vader_per_s": 40_000},
+        "baseline": {"per_s": 5_000, "rows": 20_000, "peak_rss_mb": 250.0},
+        "load_after": [0.0, 0.0, 0.0],
+    }
+    summary = summarize(result)
+    assert summary["prefilled"]["vs_empty"] == median
+    assert [p["vs_empty"] for p in summary["prefilled"]["pairs"]] == [
+        round(h / e, 3) for e, h in pairs
+    ]
+    result["baseline"] |= {"seconds": 4.0, "tree_rss_mb": 250.0}
+    line = next(x for x in table(result, summary).splitlines() if x.startswith("steps (pre"))
+    assert f"{median}x the empty warehouse's time" in line
+    assert ("median of 11.0/10.0 s = 1.1, 12.6/12.0 s = 1.05, 13.0/10.0 s = 1.3" in line) == (
+        len(pairs) > 1
+    )

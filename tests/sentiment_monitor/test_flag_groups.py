@@ -4,6 +4,7 @@ relapse to the closed flag before it, and come out the same from reruns and back
 from __future__ import annotations
 
 import datetime as dt
+import threading
 from collections.abc import Callable
 from pathlib import Path
 
@@ -154,16 +155,13 @@ def test_the_nightly_ageing_rewrites_no_index_on_postgresql(tmp_path: Path, pg_u
     run_day("2026-11-01", config=config, url=pg_url)
     engine = make_engine(pg_url)
     with engine.begin() as conn:
-        conn.exec_driver_sql(
-            "CREATE TEMP TABLE fl_rank (platform TEXT, mention_id TEXT, kind TEXT)"
-        )
         params = {
             "ref": dt.date(2026, 11, 3),
             "fresh_after": flags._fresh_after(conn, "2026-11-03"),
             "high_reach": float(config.flags.high_reach_followers),
         }
-        aged = flags._age_flags(conn, params, (0, 1))
-        again = flags._age_flags(conn, params, (0, 1))  # a rerun: already ranked, not written
+        aged = flags._age_flags(conn, params)
+        again = flags._age_flags(conn, params)  # a rerun: already ranked, not written
         updated, heap_only = conn.execute(
             sa.text(
                 "SELECT n_tup_upd, n_tup_hot_upd FROM pg_stat_xact_user_tables"
@@ -310,6 +308,40 @@ def test_shards_side_by_side_give_the_flags_of_one_transaction(
 
 
 @pytest.mark.parametrize("warehouse_url", ["postgresql"], indirect=True)
+def test_the_ageing_runs_once_and_the_shards_do_not_depend_on_when_it_commits(
+    week, more_warehouses: Callable[[], str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The ageing runs once a night on its own connection, beside the shards' reads. Held back
+    until every shard has read what the night reaches (the latest it can commit), it gives the
+    flags one transaction gives, and no shard or ageing waits for the other's rows."""
+    config, url = week
+    expected = more_warehouses()
+    monkeypatch.setattr(flags, "shard_count", lambda engine: 1)
+    for day in (*WEEK, "2026-11-02"):
+        run_day(day, config=config, url=expected)
+    monkeypatch.setattr(flags, "shard_count", lambda engine: 3)
+    reads_done = threading.Barrier(4, timeout=60)  # three shards and the ageing
+    fill_groups, age_committed = flags._fill_groups, flags._age_committed
+    ageings: list[int] = []
+
+    def groups_then_wait(conn: sa.Connection) -> None:
+        fill_groups(conn)
+        reads_done.wait()
+
+    def age_last(engine: sa.Engine, params: dict) -> int:
+        reads_done.wait()
+        ageings.append(age_committed(engine, params))
+        return ageings[-1]
+
+    monkeypatch.setattr(flags, "_fill_groups", groups_then_wait)
+    monkeypatch.setattr(flags, "_age_committed", age_last)
+    for day in (*WEEK, "2026-11-02"):  # the last: a rerun, with nothing left to age
+        run_day(day, config=config, url=url)
+    assert len(ageings) == 4 and ageings[1] > 0 and ageings[-1] == 0
+    assert snapshot(make_engine(url), ("flags",)) == snapshot(make_engine(expected), ("flags",))
+
+
+@pytest.mark.parametrize("warehouse_url", ["postgresql"], indirect=True)
 def test_a_failed_shard_fails_the_step_and_its_rerun_gives_the_whole_table(
     week, more_warehouses: Callable[[], str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -322,10 +354,10 @@ def test_a_failed_shard_fails_the_step_and_its_rerun_gives_the_whole_table(
         run_day(day, config=config, url=url)
     run_shard = flags._flag_shard
 
-    def failing(conn, params, shard):
+    def failing(conn, params, shard, **kwargs):
         if shard == (1, 3):
             raise RuntimeError("connection lost")
-        return run_shard(conn, params, shard)
+        return run_shard(conn, params, shard, **kwargs)
 
     monkeypatch.setattr(flags, "_flag_shard", failing)
     with pytest.raises(RuntimeError, match="connection lost"):
