@@ -251,6 +251,7 @@ def prefill(url: str, rows: int, day: str) -> tuple[float, int]:
             print(f"prefill: no CHECKPOINT ({error}): it may slow the night", file=sys.stderr)
     finally:
         raw.close()
+        engine.dispose()  # no pooled connection left: the database is copied next (--pairs)
     return time.perf_counter() - started, flags
 
 

@@ -58,6 +58,13 @@ def test_prefill_makes_a_history_of_mentions_and_flags(pg_url: str) -> None:
     seconds, flags = prefill(pg_url, rows, "2026-11-10")
     assert seconds > 0
     with make_engine(pg_url).connect() as conn:
+        # No connection of the prefill is left open: --pairs copies the database next.
+        others = conn.execute(
+            sa.text(
+                "SELECT COUNT(*) FROM pg_stat_activity"
+                " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            )
+        ).scalar_one()
         # Its pages are written out before the night is measured: the last checkpoint starts
         # after every write of the prefill (its WAL here is megabytes; a checkpoint's, bytes).
         unwritten = conn.execute(
@@ -94,6 +101,7 @@ def test_prefill_makes_a_history_of_mentions_and_flags(pg_url: str) -> None:
                 " WHERE m.platform = f.platform AND m.mention_id = f.mention_id)"
             )
         ).scalar_one()
+    assert others == 0
     assert mentions[0] == rows
     assert (str(mentions[1]), str(mentions[2])) == ("2026-09-11", "2026-11-09")
     assert flags == sum(statuses.values())
