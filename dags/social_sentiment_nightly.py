@@ -169,7 +169,14 @@ def social_sentiment_nightly() -> None:
         return pipeline.load(_config(), day, normalized, validated, url)
 
     @task
-    def flag(day: str, loaded: dict[str, Any]) -> dict[str, Any]:
+    def age(day: str, validated: dict[str, Any]) -> dict[str, Any]:
+        """The earlier nights' flags aged to this day, beside the load (one busy core)."""
+        from sentiment_monitor import pipeline
+
+        return pipeline.age(_config(), day, _warehouse())
+
+    @task
+    def flag(day: str, loaded: dict[str, Any], aged: dict[str, Any]) -> dict[str, Any]:
         """Promoters, detractors and unanswered questions, ranked; people's statuses kept."""
         from sentiment_monitor import pipeline
 
@@ -214,7 +221,8 @@ def social_sentiment_nightly() -> None:
     scored = score.partial(day=day).expand(group=score_groups(day, normalized))
     validated = validate(day, scored)
     loaded = load(day, normalized, validated)
-    flagged = flag(day, loaded)
+    aged = age(day, validated)  # beside the load
+    flagged = flag(day, loaded, aged)
     built = marts(day, flagged)
     # The digest runs beside finish: a mail problem must not leave the run unrecorded.
     notify(day, built)
@@ -225,6 +233,7 @@ def social_sentiment_nightly() -> None:
             "score": scored,
             "validate": validated,
             "load": loaded,
+            "age": aged,
             "flag": flagged,
             "marts": built,
         },

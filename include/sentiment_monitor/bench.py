@@ -403,8 +403,10 @@ def _run_day_child(day: str, config_path: Path, url: str) -> dict[str, Any]:
     mark("score")
     steps["validate"] = pipeline.validate(config, day, steps["score"])
     mark("validate")
-    steps["load"] = pipeline.load(config, day, steps["normalize"], steps["validate"], url)
-    mark("load")
+    steps["load"], steps["age"] = pipeline.load_and_age(
+        config, day, steps["normalize"], steps["validate"], url
+    )
+    mark("load")  # the ageing of earlier flags runs beside the load, in its time
     steps["flag"] = pipeline.flag(config, day, url)
     mark("flag")
     steps["marts"] = pipeline.marts(config, day, steps["flag"], url)

@@ -79,6 +79,7 @@ from sentiment_monitor.config import FlagRules
 from sentiment_monitor.warehouse import (
     analyze,
     day_param,
+    ensure_schema,
     lock_warehouse,
     parallel_connections,
     probe_each,
@@ -336,6 +337,43 @@ def _fresh_after(conn: Connection, ref: str) -> dt.date:
     return newest - dt.timedelta(days=RECENCY_DAYS)
 
 
+def _params(conn: Connection, day: str, rules: FlagRules) -> dict[str, Any]:
+    """The bound parameters of the flag step's statements for ``day``."""
+    ref = _reference_day(conn, day)
+    return {
+        "day": day_param(conn, day),
+        "ref": day_param(conn, ref),
+        "fresh_after": day_param(conn, _fresh_after(conn, ref)),
+        "decay_start": day_param(
+            conn, dt.date.fromisoformat(ref) - dt.timedelta(days=RECENCY_DAYS)
+        ),
+        "promoter": rules.promoter_min_compound,
+        "detractor": rules.detractor_max_compound,
+        "high_reach": float(rules.high_reach_followers),
+    }
+
+
+def age_flags(engine: Engine, day: str, rules: FlagRules) -> int:
+    """Age the flags of earlier nights to ``day``'s reference day, ahead of the flag step;
+    return how many changed. PostgreSQL only (0 elsewhere).
+
+    The ageing reads no mention of the night: the reference day is ``day`` or a later day
+    already loaded, whether or not the night's load has committed, and only flags of earlier
+    nights decay. So it can run while the night is being loaded, which keeps one PostgreSQL
+    backend busy for most of a night: on another connection, holding the flag lock (one flag
+    run at a time) but not the warehouse lock, which the load holds. The flag step that follows
+    then finds these flags ranked to its reference day and writes none of them again. SQLite
+    has one writer at a time: its flag step ages the flags in its own transaction.
+    """
+    if engine.dialect.name != "postgresql":
+        return 0
+    ensure_schema(engine)  # the first night of a warehouse: the load may be creating it
+    with engine.begin() as conn:
+        tune(conn)
+        conn.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": FLAG_LOCK_KEY})
+        return _age_flags(conn, _params(conn, day, rules))
+
+
 def flag_day(engine: Engine, day: str, rules: FlagRules, shards: int | None = None) -> FlagResult:
     """Raise, group, re-rank and withdraw the flags the day reaches.
 
@@ -355,18 +393,7 @@ def flag_day(engine: Engine, day: str, rules: FlagRules, shards: int | None = No
         else:
             lock_warehouse(conn, shared=True)
             conn.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": FLAG_LOCK_KEY})
-        ref = _reference_day(conn, day)
-        params: dict[str, Any] = {
-            "day": day_param(conn, day),
-            "ref": day_param(conn, ref),
-            "fresh_after": day_param(conn, _fresh_after(conn, ref)),
-            "decay_start": day_param(
-                conn, dt.date.fromisoformat(ref) - dt.timedelta(days=RECENCY_DAYS)
-            ),
-            "promoter": rules.promoter_min_compound,
-            "detractor": rules.detractor_max_compound,
-            "high_reach": float(rules.high_reach_followers),
-        }
+        params = _params(conn, day, rules)
         if count == 1:
             aged = _age_flags(conn, params)
             shard_results = [_flag_shard(conn, params, (0, 1))]

@@ -8,6 +8,7 @@ retried or rerun step starts clean.
 
 from __future__ import annotations
 
+import concurrent.futures
 import datetime as dt
 import logging
 import shutil
@@ -16,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from sentiment_monitor.config import Config, load_config
-from sentiment_monitor.flags import flag_day
+from sentiment_monitor.flags import age_flags, flag_day
 from sentiment_monitor.marts import build_marts
 from sentiment_monitor.normalize import normalize_day
 from sentiment_monitor.processes import worker_count
@@ -209,6 +210,30 @@ def refuse_partial_reload(day: str, missing: list[str], url: str | None = None) 
         )
 
 
+def age(config: Config, day: str, url: str | None = None) -> dict[str, Any]:
+    """Age the earlier nights' flags to the day (``flags.age_flags``): beside the load, whose
+    transaction keeps one core busy, not after it."""
+    started = time.perf_counter()
+    aged = age_flags(make_engine(url), day, config.flags)
+    log.info("aged %d flags of earlier nights to %s", aged, day)
+    return _timed({"day": day, "aged": aged}, started)
+
+
+def load_and_age(
+    config: Config,
+    day: str,
+    normalized: dict[str, Any],
+    validated: dict[str, Any],
+    url: str | None = None,
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """:func:`load` and :func:`age` side by side, as the DAG runs its two tasks; return both
+    results (either's error is raised once both have ended)."""
+    with concurrent.futures.ThreadPoolExecutor(1) as beside:
+        ageing = beside.submit(age, config, day, url)
+        loaded = load(config, day, normalized, validated, url)
+        return loaded, ageing.result()
+
+
 def flag(config: Config, day: str, url: str | None = None) -> dict[str, Any]:
     """Raise, re-rank and withdraw the day's flags."""
     started = time.perf_counter()
@@ -262,7 +287,9 @@ def run_day(
     steps["normalize"] = normalize(config, day, extracts)
     steps["score"] = score(config, day, steps["normalize"])
     steps["validate"] = validate(config, day, steps["score"])
-    steps["load"] = load(config, day, steps["normalize"], steps["validate"], url)
+    steps["load"], steps["age"] = load_and_age(
+        config, day, steps["normalize"], steps["validate"], url
+    )
     steps["flag"] = flag(config, day, url)
     steps["marts"] = marts(config, day, steps["flag"], url)
     steps["finish"] = finish(day, run_id or f"direct__{day}", steps, url)

@@ -4,6 +4,7 @@ relapse to the closed flag before it, and come out the same from reruns and back
 from __future__ import annotations
 
 import datetime as dt
+import json
 import threading
 from collections.abc import Callable
 from pathlib import Path
@@ -11,11 +12,11 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from sentiment_monitor import flags
+from sentiment_monitor import flags, pipeline
 from sentiment_monitor.config import load_config
 from sentiment_monitor.flags import history, priority, set_status
 from sentiment_monitor.pipeline import run_day
-from sentiment_monitor.warehouse import make_engine, snapshot
+from sentiment_monitor.warehouse import lock_warehouse, make_engine, snapshot
 from tests.conftest import write_config
 from tests.sentiment_monitor.test_flags import write_day
 
@@ -308,10 +309,46 @@ def test_shards_side_by_side_give_the_flags_of_one_transaction(
 
 
 @pytest.mark.parametrize("warehouse_url", ["postgresql"], indirect=True)
+def test_earlier_flags_age_beside_the_load_and_the_flag_step_finds_them_ranked(
+    week, more_warehouses: Callable[[], str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``age`` ranks the earlier nights' flags to the day while the load's transaction holds
+    the warehouse lock (it never waits for it), and the night ends with the flags of a night
+    whose flag step aged them itself."""
+    config, url = week
+    expected = more_warehouses()
+    with monkeypatch.context() as patched:
+        patched.setattr(pipeline, "age_flags", lambda engine, day, rules: 0)
+        for day in WEEK:
+            run_day(day, config=config, url=expected)
+    aged = [run_day(day, config=config, url=url)["age"]["aged"] for day in WEEK]
+    assert aged[0] == 0 and aged[1] > 0 and aged[2] > 0
+    assert snapshot(make_engine(url), ("flags",)) == snapshot(make_engine(expected), ("flags",))
+    engine = make_engine(url)
+    with engine.begin() as loading:  # a load of the next day, holding the warehouse lock
+        lock_warehouse(loading)
+        beside = threading.Thread(
+            target=lambda: aged.append(flags.age_flags(engine, "2026-11-04", config.flags))
+        )
+        beside.start()
+        beside.join(60)
+        assert not beside.is_alive()
+    assert aged[-1] > 0  # the flags of the three days, a day older
+    with engine.connect() as conn:
+        total, steps = conn.execute(
+            sa.text("SELECT total_seconds, durations FROM run_log ORDER BY day DESC LIMIT 1")
+        ).one()
+    durations = steps if isinstance(steps, dict) else json.loads(steps)
+    assert "age" in durations
+    assert total == pytest.approx(sum(v for k, v in durations.items() if k != "age"), abs=0.002)
+
+
+@pytest.mark.parametrize("warehouse_url", ["postgresql"], indirect=True)
 def test_the_ageing_runs_once_and_the_shards_do_not_depend_on_when_it_commits(
     week, more_warehouses: Callable[[], str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """The ageing runs once a night on its own connection, beside the shards' reads. Held back
+    """Left to the flag step (no ``age`` beside the load: a flag step run on its own), the
+    ageing runs once on its own connection, beside the shards' reads. Held back
     until every shard has read what the night reaches (the latest it can commit), it gives the
     flags one transaction gives, and no shard or ageing waits for the other's rows."""
     config, url = week
@@ -335,6 +372,7 @@ def test_the_ageing_runs_once_and_the_shards_do_not_depend_on_when_it_commits(
 
     monkeypatch.setattr(flags, "_fill_groups", groups_then_wait)
     monkeypatch.setattr(flags, "_age_committed", age_last)
+    monkeypatch.setattr(pipeline, "age_flags", lambda engine, day, rules: 0)  # not beforehand
     for day in (*WEEK, "2026-11-02"):  # the last: a rerun, with nothing left to age
         run_day(day, config=config, url=url)
     assert len(ageings) == 4 and ageings[1] > 0 and ageings[-1] == 0
