@@ -156,7 +156,8 @@ def social_sentiment_nightly() -> None:
 
     @task
     def load(day: str, normalized: dict[str, Any], validated: dict[str, Any]) -> dict[str, Any]:
-        """One transaction: the day's mentions upserted, rejects replaced, the audit written."""
+        """One transaction: the day's mentions upserted, rejects replaced, the audit written.
+        Beside it, on another connection, the earlier nights' flags age to the day."""
         from airflow.sdk.exceptions import AirflowFailException
 
         from sentiment_monitor import pipeline
@@ -166,17 +167,10 @@ def social_sentiment_nightly() -> None:
             pipeline.refuse_partial_reload(day, normalized.get("missing_sources") or [], url)
         except pipeline.PartialReloadRefused as error:
             raise AirflowFailException(str(error)) from None  # a retry cannot bring them back
-        return pipeline.load(_config(), day, normalized, validated, url)
+        return pipeline.load_and_age(_config(), day, normalized, validated, url)
 
     @task
-    def age(day: str, validated: dict[str, Any]) -> dict[str, Any]:
-        """The earlier nights' flags aged to this day, beside the load (one busy core)."""
-        from sentiment_monitor import pipeline
-
-        return pipeline.age(_config(), day, _warehouse())
-
-    @task
-    def flag(day: str, loaded: dict[str, Any], aged: dict[str, Any]) -> dict[str, Any]:
+    def flag(day: str, loaded: dict[str, Any]) -> dict[str, Any]:
         """Promoters, detractors and unanswered questions, ranked; people's statuses kept."""
         from sentiment_monitor import pipeline
 
@@ -221,8 +215,7 @@ def social_sentiment_nightly() -> None:
     scored = score.partial(day=day).expand(group=score_groups(day, normalized))
     validated = validate(day, scored)
     loaded = load(day, normalized, validated)
-    aged = age(day, validated)  # beside the load
-    flagged = flag(day, loaded, aged)
+    flagged = flag(day, loaded)
     built = marts(day, flagged)
     # The digest runs beside finish: a mail problem must not leave the run unrecorded.
     notify(day, built)
@@ -233,7 +226,6 @@ def social_sentiment_nightly() -> None:
             "score": scored,
             "validate": validated,
             "load": loaded,
-            "age": aged,
             "flag": flagged,
             "marts": built,
         },

@@ -403,10 +403,9 @@ def _run_day_child(day: str, config_path: Path, url: str) -> dict[str, Any]:
     mark("score")
     steps["validate"] = pipeline.validate(config, day, steps["score"])
     mark("validate")
-    steps["load"], steps["age"] = pipeline.load_and_age(
-        config, day, steps["normalize"], steps["validate"], url
-    )
-    mark("load")  # the ageing of earlier flags runs beside the load, in its time
+    # The ageing of the earlier nights' flags runs beside the load, in its time.
+    steps["load"] = pipeline.load_and_age(config, day, steps["normalize"], steps["validate"], url)
+    mark("load")
     steps["flag"] = pipeline.flag(config, day, url)
     mark("flag")
     steps["marts"] = pipeline.marts(config, day, steps["flag"], url)

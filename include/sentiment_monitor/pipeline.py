@@ -210,28 +210,29 @@ def refuse_partial_reload(day: str, missing: list[str], url: str | None = None) 
         )
 
 
-def age(config: Config, day: str, url: str | None = None) -> dict[str, Any]:
-    """Age the earlier nights' flags to the day (``flags.age_flags``): beside the load, whose
-    transaction keeps one core busy, not after it."""
-    started = time.perf_counter()
-    aged = age_flags(make_engine(url), day, config.flags)
-    log.info("aged %d flags of earlier nights to %s", aged, day)
-    return _timed({"day": day, "aged": aged}, started)
-
-
 def load_and_age(
     config: Config,
     day: str,
     normalized: dict[str, Any],
     validated: dict[str, Any],
     url: str | None = None,
-) -> tuple[dict[str, Any], dict[str, Any]]:
-    """:func:`load` and :func:`age` side by side, as the DAG runs its two tasks; return both
-    results (either's error is raised once both have ended)."""
+) -> dict[str, Any]:
+    """:func:`load`, and beside it the ageing of the earlier nights' flags to the day
+    (``flags.age_flags``, on its own connection): the load's one transaction keeps one core
+    busy, the ageing takes the other. The load's result, with ``aged`` (flags aged) and
+    ``age_seconds``; either's error is raised once both have ended."""
+
+    def age() -> tuple[int, float]:
+        started = time.perf_counter()
+        aged = age_flags(make_engine(url), day, config.flags)
+        return aged, round(time.perf_counter() - started, 3)
+
     with concurrent.futures.ThreadPoolExecutor(1) as beside:
-        ageing = beside.submit(age, config, day, url)
+        ageing = beside.submit(age)
         loaded = load(config, day, normalized, validated, url)
-        return loaded, ageing.result()
+        aged, seconds = ageing.result()
+    log.info("aged %d flags of earlier nights to %s beside the load", aged, day)
+    return loaded | {"aged": aged, "age_seconds": seconds}
 
 
 def flag(config: Config, day: str, url: str | None = None) -> dict[str, Any]:
@@ -287,9 +288,7 @@ def run_day(
     steps["normalize"] = normalize(config, day, extracts)
     steps["score"] = score(config, day, steps["normalize"])
     steps["validate"] = validate(config, day, steps["score"])
-    steps["load"], steps["age"] = load_and_age(
-        config, day, steps["normalize"], steps["validate"], url
-    )
+    steps["load"] = load_and_age(config, day, steps["normalize"], steps["validate"], url)
     steps["flag"] = flag(config, day, url)
     steps["marts"] = marts(config, day, steps["flag"], url)
     steps["finish"] = finish(day, run_id or f"direct__{day}", steps, url)

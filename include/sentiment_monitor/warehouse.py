@@ -1061,10 +1061,6 @@ def load_day(
     )
 
 
-#: Steps that run beside another (``age`` beside ``load``): not added to a run's total time.
-STEPS_BESIDE = frozenset({"age"})
-
-
 def record_run(
     engine: Engine, run_id: str, day: str, counts: dict[str, int], durations: dict[str, float]
 ) -> None:
@@ -1098,7 +1094,7 @@ def record_run(
                 "duplicates": counts.get("duplicates", 0),
                 "durations": json.dumps(durations, sort_keys=True),
                 "valid": None if valid is None else bool(valid),
-                "total": round(sum(v for k, v in durations.items() if k not in STEPS_BESIDE), 3),
+                "total": round(sum(durations.values()), 3),
             },
         )
 

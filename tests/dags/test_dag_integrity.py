@@ -42,7 +42,6 @@ def test_nightly_dag_shape(dagbag) -> None:
         "score",
         "validate",
         "load",
-        "age",
         "flag",
         "marts",
         "notify",
@@ -56,11 +55,7 @@ def test_nightly_dag_shape(dagbag) -> None:
     assert dag.get_task("score_groups").upstream_task_ids == {"plan", "normalize"}
     assert dag.get_task("score").upstream_task_ids == {"plan", "score_groups"}
     assert type(dag.get_task("score")).__name__.endswith("MappedOperator")
-    # The earlier nights' flags age beside the load (which keeps one core busy), after the
-    # validation; the flag step waits for both.
-    assert dag.get_task("age").upstream_task_ids == {"plan", "validate"}
-    assert "age" not in dag.get_task("load").upstream_task_ids
-    assert dag.get_task("flag").upstream_task_ids == {"plan", "load", "age"}
+    assert dag.get_task("flag").upstream_task_ids == {"plan", "load"}
     assert dag.get_task("marts").upstream_task_ids == {"plan", "flag"}
     # A failed source does not stop the others' data, but the run still ends failed.
     assert dag.get_task("normalize").trigger_rule == "all_done_min_one_success"
