@@ -397,7 +397,6 @@ def flag_day(engine: Engine, day: str, rules: FlagRules, shards: int | None = No
         if count == 1:
             aged = _age_flags(conn, params)
             shard_results = [_flag_shard(conn, params, (0, 1))]
-            touched = _answered_days(conn, params)
         else:
             shards_of = [(index, count) for index in range(count)]
             with concurrent.futures.ThreadPoolExecutor(1) as ager:
@@ -407,14 +406,13 @@ def flag_day(engine: Engine, day: str, rules: FlagRules, shards: int | None = No
                     return _flag_shard(shard_conn, params, shard, before_writes=ageing.result)
 
                 with side_by_side(engine, shard_work, shards_of) as futures:
-                    # Read-only, on this connection while the shards write on theirs.
-                    touched = _answered_days(conn, params)
                     shard_results = [future.result() for future in futures]
                 aged = ageing.result()
         # Statistics that know tonight's flags, for the marts next and for a rerun: planned
         # without them, a rerun's statements took tonight's flags for none (see
         # warehouse.analyze). A fixed-size sample: the same cost on any warehouse.
         analyze(conn, "flags")
+    touched: set[str] = set()
     for raised, withdrawn, reranked, days in shard_results:
         for kind, number in raised.items():
             result.raised[kind] += number
@@ -424,23 +422,6 @@ def flag_day(engine: Engine, day: str, rules: FlagRules, shards: int | None = No
     result.reranked += aged
     result.touched_days = sorted(touched | {day})
     return result
-
-
-def _answered_days(conn: Connection, params: dict[str, Any]) -> set[str]:
-    """Days whose response numbers changed: those of the posts the brand answered today."""
-    return {
-        str(r[0])[:10]
-        for r in conn.execute(
-            sa.text(
-                """
-                SELECT DISTINCT p.day FROM mentions r
-                JOIN mentions p ON p.platform = r.platform AND p.mention_id = r.in_reply_to_id
-                WHERE r.day = :day AND r.is_brand AND r.in_reply_to_id IS NOT NULL
-                """
-            ),
-            params,
-        )
-    }
 
 
 #: What a shard did: flags raised per kind, withdrawn, re-ranked, and the days they changed.
@@ -454,15 +435,17 @@ def _flag_shard(
     before_writes: Callable[[], object] = lambda: None,
 ) -> ShardResult:
     """The flag step for the authors of ``shard``: return the flags raised per kind, withdrawn
-    and re-ranked, and the days whose flags changed. ``before_writes`` is called between the
-    reads and the first write to ``flags`` (the ageing's commit, which it waits for)."""
-    _fill_threads(conn, params, shard)
+    and re-ranked, and the days whose flags or response numbers changed (those of the posts the
+    brand answered today). ``before_writes`` is called between the reads and the first write to
+    ``flags`` (the ageing's commit, which it waits for)."""
+    answered = _fill_threads(conn, params, shard)
     _fill_posts(conn, params)
     _fill_groups(conn)
     before_writes()
     _drop_untouched(conn)
     _rank(conn, params)
     withdrawn, reranked, days = _write_flags(conn, params)
+    days |= answered
     raised = {
         str(kind): int(number)
         for kind, number in conn.execute(
@@ -471,6 +454,7 @@ def _flag_shard(
     }
     if not _pg(conn):
         for name in (
+            "fl_answered",
             "fl_threads",
             "fl_posts",
             "fl_groups",
@@ -483,8 +467,9 @@ def _flag_shard(
     return raised, withdrawn, reranked, days
 
 
-def _fill_threads(conn: Connection, params: dict[str, Any], shard: Shard) -> None:
-    """``fl_threads``: the (platform, author, thread) the day reaches.
+def _fill_threads(conn: Connection, params: dict[str, Any], shard: Shard) -> set[str]:
+    """``fl_threads``: the (platform, author, thread) the day reaches; return the days of the
+    shard's posts the brand answered today, whose response numbers change.
 
     Those of the day's qualifying posts; of the open flags raised that day or, still decaying
     at the reference day, holding posts of that day (a rerun whose posts no longer qualify must
@@ -495,6 +480,27 @@ def _fill_threads(conn: Connection, params: dict[str, Any], shard: Shard) -> Non
     # No key on PostgreSQL: the UNION below makes the rows distinct, and the planner hashes
     # the table (filling a primary key cost each shard 0.6 s at 1M, and the index-only probes
     # it invited were slower than a hash join); SQLite, without hash joins, gets its index.
+    # The posts the brand answered today (not its own): their threads are reached, and their
+    # days' response numbers change (read once here: the marts' days come from the shards).
+    temp_table(
+        conn,
+        "fl_answered",
+        "platform VARCHAR(32), author VARCHAR(512), thread_key VARCHAR(512), day "
+        + ("DATE" if _pg(conn) else "TEXT"),
+    )
+    conn.execute(
+        sa.text(
+            f"""
+            INSERT INTO fl_answered (platform, author, thread_key, day)
+            SELECT p.platform, p.author, COALESCE(p.thread_root_id, p.mention_id), p.day
+            FROM mentions r
+            JOIN mentions p ON p.platform = r.platform AND p.mention_id = r.in_reply_to_id
+            WHERE r.day = :day AND r.is_brand AND r.in_reply_to_id IS NOT NULL
+              AND NOT p.is_brand {_in_shard("p.author", shard)}
+            """
+        ),
+        params,
+    )
     temp_table(
         conn,
         "fl_threads",
@@ -517,16 +523,15 @@ def _fill_threads(conn: Connection, params: dict[str, Any], shard: Shard) -> Non
             WHERE f.latest_day > :decay_start AND f.status IN {_OPEN} AND f.latest_day >= :day
               AND f.day <= :day {_in_shard("f.author", shard)}
             UNION
-            SELECT p.platform, p.author, COALESCE(p.thread_root_id, p.mention_id)
-            FROM mentions r
-            JOIN mentions p ON p.platform = r.platform AND p.mention_id = r.in_reply_to_id
-            WHERE r.day = :day AND r.is_brand AND r.in_reply_to_id IS NOT NULL
-              AND NOT p.is_brand {_in_shard("p.author", shard)}
+            SELECT platform, author, thread_key FROM fl_answered
             """
         ),
         params,
     )
     analyze(conn, "fl_threads")
+    return {
+        str(r[0])[:10] for r in conn.execute(sa.text("SELECT DISTINCT day FROM fl_answered")).all()
+    }
 
 
 def _fill_posts(conn: Connection, params: dict[str, Any]) -> None:
