@@ -534,6 +534,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--exports", help=argparse.SUPPRESS)
     parser.add_argument("--rows", type=int, default=0, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    if args.pairs < 1:
+        parser.error("--pairs must be 1 or more")
     if args.child:
         return _child(args)
 

@@ -59,7 +59,10 @@ own, while the shards read what the night reaches; it commits before any shard w
 (each shard waits for it there), so it never waits for a shard's row and no shard waits for one
 of its rows while holding its own. Like a shard, it commits on its own: ageing to the reference
 day gives the same rank whenever it runs, so a failed night leaves nothing a rerun would not
-write the same. The shards then re-rank what they reach with the same formula.
+write the same. The shards then re-rank what they reach with the same formula. In a night
+the flags are aged already: the ageing reads no mention of the night, so ``age_flags`` runs it
+beside the load (``pipeline.load_and_age``), on the core the load's one transaction leaves
+idle, and the flag step's own pass finds nothing left to write.
 """
 
 from __future__ import annotations
@@ -477,9 +480,6 @@ def _fill_threads(conn: Connection, params: dict[str, Any], shard: Shard) -> set
     range, not a scan. "Still decaying" is told by ``latest_day``, not by the stored
     ``recency``, which the ageing may be rewriting meanwhile on its own connection.
     """
-    # No key on PostgreSQL: the UNION below makes the rows distinct, and the planner hashes
-    # the table (filling a primary key cost each shard 0.6 s at 1M, and the index-only probes
-    # it invited were slower than a hash join); SQLite, without hash joins, gets its index.
     # The posts the brand answered today (not its own): their threads are reached, and their
     # days' response numbers change (read once here: the marts' days come from the shards).
     temp_table(
@@ -501,6 +501,9 @@ def _fill_threads(conn: Connection, params: dict[str, Any], shard: Shard) -> set
         ),
         params,
     )
+    # No key on PostgreSQL: the UNION below makes the rows distinct, and the planner hashes
+    # the table (filling a primary key cost each shard 0.6 s at 1M, and the index-only probes
+    # it invited were slower than a hash join); SQLite, without hash joins, gets its index.
     temp_table(
         conn,
         "fl_threads",
