@@ -311,9 +311,9 @@ def test_shards_side_by_side_give_the_flags_of_one_transaction(
 def test_earlier_flags_age_beside_the_load_and_the_flag_step_finds_them_ranked(
     week, more_warehouses: Callable[[], str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """``age`` ranks the earlier nights' flags to the day while the load's transaction holds
-    the warehouse lock (it never waits for it), and the night ends with the flags of a night
-    whose flag step aged them itself."""
+    """``flags.age_flags`` (which the load task runs beside its transaction) ranks the earlier
+    nights' flags to the day while a load holds the warehouse lock (it never waits for it), and
+    the nights end with the flags of nights whose flag step aged them itself."""
     config, url = week
     expected = more_warehouses()
     with monkeypatch.context() as patched:
@@ -339,10 +339,10 @@ def test_earlier_flags_age_beside_the_load_and_the_flag_step_finds_them_ranked(
 def test_the_ageing_runs_once_and_the_shards_do_not_depend_on_when_it_commits(
     week, more_warehouses: Callable[[], str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Left to the flag step (no ``age`` beside the load: a flag step run on its own), the
-    ageing runs once on its own connection, beside the shards' reads. Held back
-    until every shard has read what the night reaches (the latest it can commit), it gives the
-    flags one transaction gives, and no shard or ageing waits for the other's rows."""
+    """Left to the flag step (nothing aged beside the load, as when ``flag_day`` runs on its
+    own), the ageing runs once on its own connection, beside the shards' reads. Held back until
+    every shard has read what the night reaches (the latest it can commit), it gives the flags
+    one transaction gives, and no shard or ageing waits for the other's rows."""
     config, url = week
     expected = more_warehouses()
     monkeypatch.setattr(flags, "shard_count", lambda engine: 1)
