@@ -167,7 +167,7 @@ def social_sentiment_nightly() -> None:
             pipeline.refuse_partial_reload(day, normalized.get("missing_sources") or [], url)
         except pipeline.PartialReloadRefused as error:
             raise AirflowFailException(str(error)) from None  # a retry cannot bring them back
-        return pipeline.load_and_age(_config(), day, normalized, validated, url)
+        return pipeline.load(_config(), day, normalized, validated, url)
 
     @task
     def flag(day: str, loaded: dict[str, Any]) -> dict[str, Any]:

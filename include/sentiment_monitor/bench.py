@@ -404,7 +404,7 @@ def _run_day_child(day: str, config_path: Path, url: str) -> dict[str, Any]:
     steps["validate"] = pipeline.validate(config, day, steps["score"])
     mark("validate")
     # The ageing of the earlier nights' flags runs beside the load, in its time.
-    steps["load"] = pipeline.load_and_age(config, day, steps["normalize"], steps["validate"], url)
+    steps["load"] = pipeline.load(config, day, steps["normalize"], steps["validate"], url)
     mark("load")
     steps["flag"] = pipeline.flag(config, day, url)
     mark("flag")
@@ -618,7 +618,7 @@ def main(argv: list[str] | None = None) -> int:
                     "prefilled_seconds": round(night["prefilled"]["seconds"], 2),
                     "vs_empty": round(night["prefilled"]["seconds"] / night["empty"]["seconds"], 3),
                     "cpu_seconds_total": [
-                        round(sum(v["busy"] for v in night[k]["cpu"].values()), 1)
+                        cpu_summary(night[k]["cpu"], night[k]["steps"], None)["cpu_seconds_total"]
                         for k in ("empty", "prefilled")
                     ],
                 }

@@ -61,7 +61,7 @@ of its rows while holding its own. Like a shard, it commits on its own: ageing t
 day gives the same rank whenever it runs, so a failed night leaves nothing a rerun would not
 write the same. The shards then re-rank what they reach with the same formula. In a night
 the flags are aged already: the ageing reads no mention of the night, so ``age_flags`` runs it
-beside the load (``pipeline.load_and_age``), on the core the load's one transaction leaves
+beside the load (``pipeline.load``), on the core the load's one transaction leaves
 idle, and the flag step's own pass finds nothing left to write.
 """
 
@@ -485,8 +485,7 @@ def _fill_threads(conn: Connection, params: dict[str, Any], shard: Shard) -> set
     temp_table(
         conn,
         "fl_answered",
-        "platform VARCHAR(32), author VARCHAR(512), thread_key VARCHAR(512), day "
-        + ("DATE" if _pg(conn) else "TEXT"),
+        "platform VARCHAR(32), author VARCHAR(512), thread_key VARCHAR(512), day {date_type}",
     )
     # Most answered posts are the night's own: the night's brand replies are joined with the
     # night's posts (on PostgreSQL both hashed from one range of the day index each), and only

@@ -150,19 +150,32 @@ def load(
     validated: dict[str, Any],
     url: str | None = None,
 ) -> dict[str, Any]:
-    """Load the validated mentions and every reject of the day in one transaction."""
+    """Load the validated mentions and every reject of the day in one transaction; beside it,
+    on another connection, age the earlier nights' flags to the day (``flags.age_flags``): the
+    load's one transaction keeps one core busy, the ageing takes the other. The result has
+    ``aged`` (flags aged) and ``age_seconds``; either's error is raised once both have ended."""
     started = time.perf_counter()
-    result = load_day(
-        make_engine(url),
-        day,
-        validated["parts"],
-        normalized["rejects"] + validated["rejects"],
-        records_read=normalized["read"],
-        duplicates=normalized["duplicates"],
-        reposts=normalized["reposts"],
-        validation=validated["suites"],
-        per_source=normalized["per_source"],
-    ).to_dict()
+
+    def age() -> tuple[int, float]:
+        began = time.perf_counter()
+        aged = age_flags(make_engine(url), day, config.flags)
+        return aged, round(time.perf_counter() - began, 3)
+
+    with concurrent.futures.ThreadPoolExecutor(1) as beside:
+        ageing = beside.submit(age)
+        result = load_day(
+            make_engine(url),
+            day,
+            validated["parts"],
+            normalized["rejects"] + validated["rejects"],
+            records_read=normalized["read"],
+            duplicates=normalized["duplicates"],
+            reposts=normalized["reposts"],
+            validation=validated["suites"],
+            per_source=normalized["per_source"],
+        ).to_dict()
+        result["aged"], result["age_seconds"] = ageing.result()
+    log.info("aged %d flags of earlier nights to %s beside the load", result["aged"], day)
     log.info(
         "loaded %s: read %d = loaded %d + rejected %d + duplicates %d",
         day,
@@ -208,31 +221,6 @@ def refuse_partial_reload(day: str, missing: list[str], url: str | None = None) 
             f"not loading {day} without {', '.join(had)}: the day was loaded before with "
             "their records, and a partial load would remove them; rerun when they are back"
         )
-
-
-def load_and_age(
-    config: Config,
-    day: str,
-    normalized: dict[str, Any],
-    validated: dict[str, Any],
-    url: str | None = None,
-) -> dict[str, Any]:
-    """:func:`load`, and beside it the ageing of the earlier nights' flags to the day
-    (``flags.age_flags``, on its own connection): the load's one transaction keeps one core
-    busy, the ageing takes the other. The load's result, with ``aged`` (flags aged) and
-    ``age_seconds``; either's error is raised once both have ended."""
-
-    def age() -> tuple[int, float]:
-        started = time.perf_counter()
-        aged = age_flags(make_engine(url), day, config.flags)
-        return aged, round(time.perf_counter() - started, 3)
-
-    with concurrent.futures.ThreadPoolExecutor(1) as beside:
-        ageing = beside.submit(age)
-        loaded = load(config, day, normalized, validated, url)
-        aged, seconds = ageing.result()
-    log.info("aged %d flags of earlier nights to %s beside the load", aged, day)
-    return loaded | {"aged": aged, "age_seconds": seconds}
 
 
 def flag(config: Config, day: str, url: str | None = None) -> dict[str, Any]:
@@ -288,7 +276,7 @@ def run_day(
     steps["normalize"] = normalize(config, day, extracts)
     steps["score"] = score(config, day, steps["normalize"])
     steps["validate"] = validate(config, day, steps["score"])
-    steps["load"] = load_and_age(config, day, steps["normalize"], steps["validate"], url)
+    steps["load"] = load(config, day, steps["normalize"], steps["validate"], url)
     steps["flag"] = flag(config, day, url)
     steps["marts"] = marts(config, day, steps["flag"], url)
     steps["finish"] = finish(day, run_id or f"direct__{day}", steps, url)
