@@ -724,7 +724,7 @@ def summarize(result: dict[str, Any]) -> dict[str, Any]:
             {"vs_empty": round(result["prefilled"]["seconds"] / pg["seconds"], 3)}
         ]
         summary["prefilled"]["pairs"] = pairs
-        summary["prefilled"]["vs_empty"] = statistics.median(p["vs_empty"] for p in pairs)
+        summary["prefilled"]["vs_empty"] = round(statistics.median(p["vs_empty"] for p in pairs), 3)
     return summary
 
 
