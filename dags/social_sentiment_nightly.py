@@ -156,8 +156,8 @@ def social_sentiment_nightly() -> None:
 
     @task
     def load(day: str, normalized: dict[str, Any], validated: dict[str, Any]) -> dict[str, Any]:
-        """One transaction: the day's mentions upserted, rejects replaced, the audit written.
-        Beside it, on another connection, the earlier nights' flags age to the day."""
+        """All or nothing: the day's mentions upserted (each platform on its own connection),
+        rejects replaced, the audit written. Beside it the earlier nights' flags age to the day."""
         from airflow.sdk.exceptions import AirflowFailException
 
         from sentiment_monitor import pipeline

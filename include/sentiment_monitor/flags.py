@@ -61,8 +61,8 @@ of its rows while holding its own. Like a shard, it commits on its own: ageing t
 day gives the same rank whenever it runs, so a failed night leaves nothing a rerun would not
 write the same. The shards then re-rank what they reach with the same formula. In a night
 the flags are aged already: the ageing reads no mention of the night, so ``age_flags`` runs it
-beside the load (``pipeline.load``), on the core the load's one transaction leaves
-idle, and the flag step's own pass finds nothing left to write.
+beside the load (``pipeline.load``), on a connection of its own, and the flag step's own pass
+finds nothing left to write.
 """
 
 from __future__ import annotations

@@ -150,9 +150,9 @@ def load(
     validated: dict[str, Any],
     url: str | None = None,
 ) -> dict[str, Any]:
-    """Load the validated mentions and every reject of the day in one transaction; beside it,
-    on another connection, age the earlier nights' flags to the day (``flags.age_flags``): the
-    load's one transaction keeps one core busy, the ageing takes the other. The result has
+    """Load the validated mentions and every reject of the day, all or nothing
+    (``warehouse.load_day``); beside it, on another connection, age the earlier nights' flags to
+    the day (``flags.age_flags``), which reads no mention of the night. The result has
     ``aged`` (flags aged) and ``age_seconds``; either's error is raised once both have ended."""
     started = time.perf_counter()
 

@@ -5,7 +5,7 @@ when that is not defined, the SQLite file ``data/warehouse.db``. Everything goes
 SQLAlchemy 2 Core; the schema and the marts are ``.sql`` files in ``sql/``, rendered with Jinja
 for the few words the two dialects spell differently.
 
-A day's load is one transaction, set-based, each statement's cost following the night: the day's
+A day's load is all or nothing, set-based, each statement's cost following the night: the day's
 mentions are copied into a temporary stage (COPY on PostgreSQL, batched inserts on SQLite); the
 staged posts already stored are found with one primary-key probe each; the day's previous rows
 that the new data no longer holds are removed; thread roots are computed on the stage (a
@@ -16,6 +16,14 @@ when nothing changed); a mention already stored under an earlier day keeps that 
 also keeps ``authors`` current: tonight's new posts are merged into their authors' rows, and
 only authors whose rows cannot be merged (a rerun, a correction) are recomputed from their
 mentions, so its cost follows the night.
+
+Everything a load writes to ``mentions`` and ``authors`` belongs to one platform (a post, its
+thread, its author), so on PostgreSQL the night's platforms are split into shares written side
+by side, each on its own connection and transaction (one connection inserts every post with its
+six index entries on one core). A coordinating transaction holds the warehouse lock, writes the
+rejects and the audit once every share has written, and only then do the shares commit: an
+error before that rolls every share back. On SQLite, or with one platform, the load is one
+transaction.
 
 Schema versions: ``ensure_schema(engine)`` is the one entry point. It applies the numbered files
 ``sql/migrations/NNNN_name.sql`` that the ``schema_version`` table does not list yet, in order,
@@ -38,6 +46,7 @@ import hashlib
 import json
 import logging
 import re
+import threading
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -423,11 +432,28 @@ class LoadResult:
         return asdict(self)
 
 
-def _iter_rows(parts: Sequence[str], columns: Sequence[str]) -> Iterator[tuple[Any, ...]]:
+def _batches(
+    parts: Sequence[str], columns: Sequence[str], size: int, platforms: Sequence[str] | None
+) -> Iterator[pa.RecordBatch]:
+    """The ``columns`` of Parquet ``parts`` in batches of at most ``size`` rows; with
+    ``platforms``, only the rows of those platforms."""
+    import pyarrow.compute as pc
+
+    keep = None if platforms is None else pa.array(list(platforms), pa.string())
     for part in parts:
         parquet = pq.ParquetFile(part)
-        for batch in parquet.iter_batches(batch_size=SQLITE_BATCH, columns=list(columns)):
-            yield from zip(*(batch.column(i).to_pylist() for i in range(len(columns))), strict=True)
+        for batch in parquet.iter_batches(batch_size=size, columns=list(columns)):
+            if keep is not None:
+                batch = batch.filter(pc.is_in(batch.column("platform"), value_set=keep))
+            if batch.num_rows:
+                yield batch
+
+
+def _iter_rows(
+    parts: Sequence[str], columns: Sequence[str], platforms: Sequence[str] | None = None
+) -> Iterator[tuple[Any, ...]]:
+    for batch in _batches(parts, columns, SQLITE_BATCH, platforms):
+        yield from zip(*(batch.column(i).to_pylist() for i in range(len(columns))), strict=True)
 
 
 def _stage(conn: Connection, table: str, columns: Sequence[str], rows: Iterator[tuple]) -> None:
@@ -445,9 +471,14 @@ def _stage(conn: Connection, table: str, columns: Sequence[str], rows: Iterator[
 
 
 def _stage_parts(
-    conn: Connection, table: str, columns: Sequence[str], parts: Sequence[str]
+    conn: Connection,
+    table: str,
+    columns: Sequence[str],
+    parts: Sequence[str],
+    platforms: Sequence[str] | None = None,
 ) -> None:
-    """Bulk-load the ``columns`` of Parquet ``parts`` into ``table``.
+    """Bulk-load the ``columns`` of Parquet ``parts`` into ``table`` (with ``platforms``, only
+    the rows of those platforms).
 
     On PostgreSQL, pyarrow writes each record batch as CSV in C and ``COPY ... FORMAT csv``
     reads it: no Python object per value (the text COPY built one string per cell, the load
@@ -456,7 +487,7 @@ def _stage_parts(
     so the stored doubles are the scored ones. SQLite keeps the row-by-row path.
     """
     if conn.dialect.name != "postgresql":
-        _stage(conn, table, columns, _iter_rows(parts, columns))
+        _stage(conn, table, columns, _iter_rows(parts, columns, platforms))
         return
     import pyarrow.csv as pacsv
 
@@ -464,12 +495,10 @@ def _stage_parts(
     statement = f"COPY {table} ({', '.join(columns)}) FROM STDIN WITH (FORMAT csv)"
     options = pacsv.WriteOptions(include_header=False, quoting_style="needed")
     with raw.cursor() as cursor, cursor.copy(statement) as copy:
-        for part in parts:
-            parquet = pq.ParquetFile(part)
-            for batch in parquet.iter_batches(batch_size=COPY_BATCH, columns=list(columns)):
-                sink = pa.BufferOutputStream()
-                pacsv.write_csv(batch, sink, options)
-                copy.write(sink.getvalue().to_pybytes())
+        for batch in _batches(parts, columns, COPY_BATCH, platforms):
+            sink = pa.BufferOutputStream()
+            pacsv.write_csv(batch, sink, options)
+            copy.write(sink.getvalue().to_pybytes())
 
 
 def _create_stage(conn: Connection, name: str, like: str) -> None:
@@ -864,6 +893,256 @@ def _update_owned(conn: Connection, columns: Sequence[str], day: Any) -> int:
     ).rowcount
 
 
+@dataclass(frozen=True)
+class Share:
+    """The platforms one connection of a load writes.
+
+    ``platforms`` are staged (None: every platform). The day's stored rows this share may
+    delete as stale are those of ``platforms`` when ``owns_listed``, else those of every
+    platform but ``others`` (the platforms the other shares own): the first share also owns the
+    platforms the night no longer has. One share of everything is ``Share(None, ())``.
+    """
+
+    platforms: tuple[str, ...] | None
+    others: tuple[str, ...] = ()
+    owns_listed: bool = False
+
+    def condition(self, column: str) -> tuple[str, dict[str, Any]]:
+        """SQL (`` AND ...`` or empty) that keeps the rows of ``column`` this share owns."""
+        if self.owns_listed:
+            return f" AND {column} IN :share_platforms", {"share_platforms": self.platforms}
+        if self.others:
+            return f" AND {column} NOT IN :share_platforms", {"share_platforms": self.others}
+        return "", {}
+
+
+def night_platforms(parts: Sequence[str]) -> dict[str, int]:
+    """The rows of each platform in Parquet ``parts`` (one column read)."""
+    counts: dict[str, int] = {}
+    for part in parts:
+        table = pq.read_table(part, columns=["platform"])
+        for item in table.column("platform").value_counts().to_pylist():
+            counts[item["values"]] = counts.get(item["values"], 0) + int(item["counts"])
+    return counts
+
+
+def split_shares(counts: dict[str, int], connections: int) -> list[Share]:
+    """The night's platforms dealt to at most ``connections`` shares, the largest platform
+    first to the share with the fewest rows, so the shares end about together. Everything a
+    load writes belongs to one platform (a post, its thread, its author), so shares never write
+    the same row. One share (one connection, or one platform) is ``Share(None)``."""
+    bins: list[list[str]] = [[] for _ in range(min(connections, len(counts)))]
+    sizes = [0] * len(bins)
+    for name in sorted(counts, key=lambda p: (-counts[p], p)):
+        lightest = sizes.index(min(sizes))
+        bins[lightest].append(name)
+        sizes[lightest] += counts[name]
+    if len(bins) <= 1:
+        return [Share(None)]
+    listed = [tuple(sorted(b)) for b in bins]
+    return [
+        Share(mine, tuple(p for other in listed if other is not mine for p in other), index > 0)
+        for index, mine in enumerate(listed)
+    ]
+
+
+@dataclass
+class _Written:
+    """What one share of a load found and wrote, for the day's audit."""
+
+    existing: int
+    known_from_earlier: int
+    removed: int
+    taken: list[tuple[Any, int]]
+
+
+def _load_share(
+    conn: Connection,
+    day_value: Any,
+    parts: Sequence[str],
+    share: Share,
+    locked: Callable[[], object],
+) -> _Written:
+    """Stage ``share``'s rows of ``parts``, call ``locked`` (which returns once this load holds
+    the warehouse lock), then write them to ``mentions`` and ``authors`` (see
+    :func:`load_day`). Nothing is committed here."""
+    columns = list(MENTION_COLUMNS)
+    pg = conn.dialect.name == "postgresql"
+    _create_stage(conn, "stage_mentions", "mentions")
+    _stage_parts(conn, "stage_mentions", columns, parts, share.platforms)
+    analyze(conn, "stage_mentions")
+    if not pg:
+        conn.exec_driver_sql(
+            "CREATE INDEX stage_mentions_key ON stage_mentions (platform, mention_id)"
+        )
+    # Staging is private to this transaction and runs in parallel with other days; from here
+    # on rows other days may share (a re-exported mention, a thread, an author) change.
+    locked()
+    temp_table(
+        conn,
+        "stage_existing",
+        "platform VARCHAR(32), mention_id VARCHAR(512), day {date_type},"
+        " thread_root_id VARCHAR(512), in_reply_to_id VARCHAR(512), author VARCHAR(512)",
+        "platform, mention_id",
+    )
+    conn.execute(
+        sa.text(
+            "INSERT INTO stage_existing (platform, mention_id, day, thread_root_id,"
+            " in_reply_to_id, author)"
+            " SELECT o.platform, o.mention_id, m.day, m.thread_root_id, m.in_reply_to_id,"
+            " m.author FROM "
+            + _probe(
+                conn,
+                "stage_mentions o",
+                "m.day, m.thread_root_id, m.in_reply_to_id, m.author",
+            )
+        )
+    )
+    counts = conn.execute(
+        sa.text(
+            """
+            SELECT COUNT(*),
+                   SUM(CASE WHEN day < :day THEN 1 ELSE 0 END),
+                   SUM(CASE WHEN day = :day THEN 1 ELSE 0 END)
+            FROM stage_existing
+            """
+        ),
+        {"day": day_value},
+    ).one()
+    existing, known_from_earlier = int(counts[0]), int(counts[1] or 0)
+    if existing:
+        analyze(conn, "stage_existing")
+    # Posts a later day collected first (a backfill of an earlier day): this day takes them
+    # over, so that later day's audit and marts must change as if the days had run in order.
+    taken = [
+        (later, int(number))
+        for later, number in conn.execute(
+            sa.text("SELECT day, COUNT(*) FROM stage_existing WHERE day > :day GROUP BY day"),
+            {"day": day_value},
+        ).all()
+    ]
+    _stage_authors(conn)
+    # Rows of this day that the new data no longer holds (a rerun on corrected exports).
+    owned, owned_params = share.condition("m.platform")
+    stale = f"""
+        FROM mentions m WHERE m.day = :day{owned} AND NOT EXISTS (
+            SELECT 1 FROM stage_existing e
+            WHERE e.platform = m.platform AND e.mention_id = m.mention_id)
+    """
+    params = {"day": day_value, **owned_params}
+    conn.execute(
+        _expanding(
+            "INSERT INTO stage_authors (platform, author) SELECT m.platform, m.author" + stale,
+            owned_params,
+        ),
+        params,
+    )
+    mine, _ = share.condition("mentions.platform")
+    removed = conn.execute(
+        _expanding(
+            f"DELETE FROM mentions WHERE day = :day{mine} AND NOT EXISTS ("
+            " SELECT 1 FROM stage_existing e"
+            " WHERE e.platform = mentions.platform AND e.mention_id = mentions.mention_id)",
+            owned_params,
+        ),
+        params,
+    ).rowcount
+    link_threads(conn, day_value)
+    analyze(conn, "stage_roots")
+    column_list = ", ".join(columns)
+    # Posts stored before are not new (on a first load of a day there are none).
+    only_new = (
+        "WHERE NOT EXISTS (SELECT 1 FROM stage_existing e"
+        " WHERE e.platform = s.platform AND e.mention_id = s.mention_id)"
+        if existing
+        else ""
+    )
+    conn.execute(
+        sa.text(
+            f"""
+            INSERT INTO mentions ({column_list}, thread_root_id)
+            SELECT {", ".join("s." + c for c in columns)}, r.thread_root_id
+            FROM stage_mentions s
+            LEFT JOIN stage_roots r
+              ON r.platform = s.platform AND r.mention_id = s.mention_id
+            {only_new}
+            """
+        )
+    )
+    # The earliest day that collected a mention owns it: a later copy changes nothing.
+    if existing > known_from_earlier:
+        _update_owned(conn, columns, day_value)
+    add_new_authors(conn, f"(SELECT * FROM stage_mentions s {only_new}) s")
+    refresh_authors(conn)
+    return _Written(existing, known_from_earlier, removed, taken)
+
+
+def _expanding(statement: str, params: dict[str, Any]) -> sa.TextClause:
+    """``statement`` with its list parameters (``params``) bound as ``IN`` lists."""
+    text = sa.text(statement)
+    if params:
+        text = text.bindparams(*(sa.bindparam(name, expanding=True) for name in params))
+    return text
+
+
+def _side_by_side_shares(
+    engine: Engine,
+    conn: Connection,
+    day_value: Any,
+    parts: Sequence[str],
+    shares: Sequence[Share],
+    audit: Callable[[list[_Written]], object],
+) -> list[_Written]:
+    """Run every share on its own connection and transaction, side by side, under the
+    warehouse lock that ``conn`` (the coordinator's transaction) takes while they stage.
+
+    Once every share has written, ``audit(written)`` runs on the coordinator (it may refuse by
+    raising); only then do the shares commit. Any error before that point rolls every share
+    back: nothing of the day is committed, as in one transaction. A share whose commit itself
+    fails after another's (a lost connection) raises here; the day's audit row is then not
+    written, and a rerun of the day writes the same warehouse as any rerun.
+    """
+    count = len(shares)
+    locked, written_all, decided = (threading.Barrier(count + 1) for _ in range(3))
+    barriers = (locked, written_all, decided)
+    written: list[_Written | None] = [None] * count
+
+    def one(index: int) -> None:
+        try:
+            with engine.begin() as share_conn:
+                tune(share_conn)
+                written[index] = _load_share(
+                    share_conn, day_value, parts, shares[index], locked.wait
+                )
+                written_all.wait()
+                decided.wait()
+        except BaseException:
+            for barrier in barriers:
+                barrier.abort()
+            raise
+
+    with concurrent.futures.ThreadPoolExecutor(count) as pool:
+        futures = [pool.submit(one, index) for index in range(count)]
+        try:
+            lock_warehouse(conn)
+            locked.wait()
+            written_all.wait()
+            audit([w for w in written if w is not None])
+            decided.wait()
+        except BaseException as error:
+            for barrier in barriers:
+                barrier.abort()
+            concurrent.futures.wait(futures)
+            for future in futures:
+                cause = future.exception()
+                if cause is not None and not isinstance(cause, threading.BrokenBarrierError):
+                    raise cause from None
+            raise error
+        for future in futures:
+            future.result()
+    return [w for w in written if w is not None]
+
+
 def load_day(
     engine: Engine,
     day: str,
@@ -875,8 +1154,9 @@ def load_day(
     reposts: int,
     validation: dict[str, Any],
     per_source: dict[str, Any],
+    connections: int | None = None,
 ) -> LoadResult:
-    """Load one day into the warehouse in one transaction; see the module docstring.
+    """Load one day into the warehouse, all or nothing; see the module docstring.
 
     Set-based throughout, each statement's cost following the night: the parts are copied
     into a temporary stage; the staged posts already stored (on any day) are found with one
@@ -884,121 +1164,32 @@ def load_day(
     roots are computed on the stage; the new posts are inserted once, complete (no upsert, no
     second write for their root); only posts stored before that this day now owns are
     updated, and only where a value changed (a rerun of the same data writes no mention).
+
+    On PostgreSQL the night's platforms are split into shares (:func:`split_shares`, at most
+    ``connections``, default :func:`parallel_connections`), each written on its own connection
+    side by side (:func:`_side_by_side_shares`): inserting a post costs one entry in each of
+    six indexes, which one connection does on one core.
     """
     ensure_schema(engine)
-    columns = list(MENTION_COLUMNS)
-    pg = engine.dialect.name == "postgresql"
     day_value = day_param(engine, day)
     staged = sum(pq.ParquetFile(part).metadata.num_rows for part in mention_parts)
-    with engine.begin() as conn:
-        tune(conn)
-        _create_stage(conn, "stage_mentions", "mentions")
-        _stage_parts(conn, "stage_mentions", columns, mention_parts)
-        analyze(conn, "stage_mentions")
-        if not pg:
-            conn.exec_driver_sql(
-                "CREATE INDEX stage_mentions_key ON stage_mentions (platform, mention_id)"
-            )
-        # Staging is private to this transaction and runs in parallel with other days; from here
-        # on rows other days may share (a re-exported mention, a thread, an author) change.
-        lock_warehouse(conn)
-        temp_table(
-            conn,
-            "stage_existing",
-            "platform VARCHAR(32), mention_id VARCHAR(512), day {date_type},"
-            " thread_root_id VARCHAR(512), in_reply_to_id VARCHAR(512), author VARCHAR(512)",
-            "platform, mention_id",
-        )
-        conn.execute(
-            sa.text(
-                "INSERT INTO stage_existing (platform, mention_id, day, thread_root_id,"
-                " in_reply_to_id, author)"
-                " SELECT o.platform, o.mention_id, m.day, m.thread_root_id, m.in_reply_to_id,"
-                " m.author FROM "
-                + _probe(
-                    conn,
-                    "stage_mentions o",
-                    "m.day, m.thread_root_id, m.in_reply_to_id, m.author",
-                )
-            )
-        )
-        counts = conn.execute(
-            sa.text(
-                """
-                SELECT COUNT(*),
-                       SUM(CASE WHEN day < :day THEN 1 ELSE 0 END),
-                       SUM(CASE WHEN day = :day THEN 1 ELSE 0 END)
-                FROM stage_existing
-                """
-            ),
-            {"day": day_value},
-        ).one()
-        existing, known_from_earlier = int(counts[0]), int(counts[1] or 0)
-        if existing:
-            analyze(conn, "stage_existing")
-        # Posts a later day collected first (a backfill of an earlier day): this day takes them
-        # over, so that later day's audit and marts must change as if the days had run in order.
-        taken = conn.execute(
-            sa.text("SELECT day, COUNT(*) FROM stage_existing WHERE day > :day GROUP BY day"),
-            {"day": day_value},
-        ).all()
-        _stage_authors(conn)
-        # Rows of this day that the new data no longer holds (a rerun on corrected exports).
-        stale = """
-            FROM mentions m WHERE m.day = :day AND NOT EXISTS (
-                SELECT 1 FROM stage_existing e
-                WHERE e.platform = m.platform AND e.mention_id = m.mention_id)
-        """
-        conn.execute(
-            sa.text(
-                "INSERT INTO stage_authors (platform, author) SELECT m.platform, m.author" + stale
-            ),
-            {"day": day_value},
-        )
-        removed = conn.execute(
-            sa.text(
-                "DELETE FROM mentions WHERE day = :day AND NOT EXISTS ("
-                " SELECT 1 FROM stage_existing e"
-                " WHERE e.platform = mentions.platform AND e.mention_id = mentions.mention_id)"
-            ),
-            {"day": day_value},
-        ).rowcount
-        link_threads(conn, day_value)
-        analyze(conn, "stage_roots")
-        column_list = ", ".join(columns)
-        # Posts stored before are not new (on a first load of a day there are none).
-        only_new = (
-            "WHERE NOT EXISTS (SELECT 1 FROM stage_existing e"
-            " WHERE e.platform = s.platform AND e.mention_id = s.mention_id)"
-            if existing
-            else ""
-        )
-        conn.execute(
-            sa.text(
-                f"""
-                INSERT INTO mentions ({column_list}, thread_root_id)
-                SELECT {", ".join("s." + c for c in columns)}, r.thread_root_id
-                FROM stage_mentions s
-                LEFT JOIN stage_roots r
-                  ON r.platform = s.platform AND r.mention_id = s.mention_id
-                {only_new}
-                """
-            )
-        )
-        # The earliest day that collected a mention owns it: a later copy changes nothing.
-        if existing > known_from_earlier:
-            _update_owned(conn, columns, day_value)
-        stored = staged - known_from_earlier
-        add_new_authors(conn, f"(SELECT * FROM stage_mentions s {only_new}) s")
-        refresh_authors(conn)
-        # The flag and mart steps read this day's rows next. Until ANALYZE, the day is outside
-        # the column statistics, so the planner takes it for a handful of rows and probes where
-        # it should hash (the flag step at 1M: 15.2 s, 11.5 s after it). Autovacuum would not
-        # do it: it analyzes after 10% of a table changed, which one night of a warehouse of
-        # weeks never is. ANALYZE reads a fixed-size sample, so it costs the same on any
-        # warehouse (0.6 s at 1M).
-        analyze(conn, "mentions")
-        for later, count in taken:
+    shares = [Share(None)]
+    if engine.dialect.name == "postgresql":
+        wanted = connections or parallel_connections(engine)
+        if wanted > 1:
+            shares = split_shares(night_platforms(mention_parts), wanted)
+    totals: dict[str, int] = {}
+
+    def audit(conn: Connection, written: list[_Written]) -> None:
+        """The day's rejects and audit row, and the later days this day took posts from."""
+        known_from_earlier = sum(w.known_from_earlier for w in written)
+        totals["known_from_earlier"] = known_from_earlier
+        totals["removed"] = sum(w.removed for w in written)
+        taken: dict[Any, int] = {}
+        for w in written:
+            for later, number in w.taken:
+                taken[later] = taken.get(later, 0) + number
+        for later, number in sorted(taken.items()):
             conn.execute(
                 sa.text(
                     """
@@ -1007,7 +1198,7 @@ def load_day(
                     WHERE day = :later
                     """
                 ),
-                {"n": count, "later": later},
+                {"n": number, "later": later},
             )
             conn.execute(
                 sa.text(
@@ -1021,7 +1212,9 @@ def load_day(
         rejected = conn.execute(
             sa.text("SELECT COUNT(*) FROM rejects WHERE day = :day"), {"day": day_value}
         ).scalar_one()
+        stored = staged - known_from_earlier
         all_duplicates = duplicates + known_from_earlier
+        totals.update(stored=stored, rejected=rejected, duplicates=all_duplicates)
         if records_read != stored + rejected + all_duplicates:
             raise AssertionError(
                 f"day {day}: records read ({records_read}) != loaded ({stored}) + rejected "
@@ -1050,13 +1243,38 @@ def load_day(
                 "per_source": json.dumps(per_source, sort_keys=True),
             },
         )
+
+    with engine.begin() as conn:
+        tune(conn)
+        if len(shares) == 1:
+            written = [
+                _load_share(conn, day_value, mention_parts, shares[0], lambda: lock_warehouse(conn))
+            ]
+        else:
+            written = _side_by_side_shares(
+                engine,
+                conn,
+                day_value,
+                mention_parts,
+                shares,
+                lambda ws: audit(conn, ws),
+            )
+        # The flag and mart steps read this day's rows next. Until ANALYZE, the day is outside
+        # the column statistics, so the planner takes it for a handful of rows and probes where
+        # it should hash (the flag step at 1M: 15.2 s, 11.5 s after it). Autovacuum would not
+        # do it: it analyzes after 10% of a table changed, which one night of a warehouse of
+        # weeks never is. ANALYZE reads a fixed-size sample, so it costs the same on any
+        # warehouse (0.6 s at 1M). With shares it runs once they have committed.
+        analyze(conn, "mentions")
+        if len(shares) == 1:
+            audit(conn, written)
     return LoadResult(
         day=day,
-        loaded=stored,
-        rejected=rejected,
-        duplicates=all_duplicates,
-        known_from_earlier=known_from_earlier,
-        removed_stale=removed,
+        loaded=totals["stored"],
+        rejected=totals["rejected"],
+        duplicates=totals["duplicates"],
+        known_from_earlier=totals["known_from_earlier"],
+        removed_stale=totals["removed"],
         records_read=records_read,
     )
 
