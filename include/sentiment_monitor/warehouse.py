@@ -1066,6 +1066,7 @@ def _load_share(
             LEFT JOIN stage_roots r
               ON r.platform = s.platform AND r.mention_id = s.mention_id
             {only_new}
+            ORDER BY s.platform, s.mention_id
             """
         )
     )
