@@ -621,6 +621,8 @@ def main(argv: list[str] | None = None) -> int:
                         cpu_summary(night[k]["cpu"], night[k]["steps"], None)["cpu_seconds_total"]
                         for k in ("empty", "prefilled")
                     ],
+                    # Which step a pair's difference sits in.
+                    "steps": {k: night[k]["steps"] for k in ("empty", "prefilled")},
                 }
                 for night in nights
             ]
