@@ -950,7 +950,6 @@ def split_shares(counts: dict[str, int], connections: int) -> list[Share]:
 class _Written:
     """What one share of a load found and wrote, for the day's audit."""
 
-    existing: int
     known_from_earlier: int
     removed: int
     taken: list[tuple[Any, int]]
@@ -1075,7 +1074,7 @@ def _load_share(
         _update_owned(conn, columns, day_value)
     add_new_authors(conn, f"(SELECT * FROM stage_mentions s {only_new}) s")
     refresh_authors(conn)
-    return _Written(existing, known_from_earlier, removed, taken)
+    return _Written(known_from_earlier, removed, taken)
 
 
 def _expanding(statement: str, params: dict[str, Any]) -> sa.TextClause:
