@@ -8,6 +8,7 @@ server for the session; when the server is unreachable they skip on a laptop and
 
 from __future__ import annotations
 
+import contextlib
 import os
 import tempfile
 import uuid
@@ -91,18 +92,25 @@ def pg_server() -> str:
     return PG_DSN
 
 
-@pytest.fixture
-def pg_url(pg_server: str) -> Iterator[str]:
-    """A fresh database for one test, dropped afterwards."""
+@contextlib.contextmanager
+def fresh_database(url: str) -> Iterator[str]:
+    """A new empty database on the server of ``url``, dropped on leaving."""
     name = f"sentiment_test_{uuid.uuid4().hex[:12]}"
     with _pg_admin() as conn:
         conn.execute(f'CREATE DATABASE "{name}"')
-    base = pg_server.rsplit("/", 1)[0]
+    base = url.rsplit("/", 1)[0]
     try:
         yield f"{base}/{name}"
     finally:
         with _pg_admin() as conn:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture
+def pg_url(pg_server: str) -> Iterator[str]:
+    """A fresh database for one test, dropped afterwards."""
+    with fresh_database(pg_server) as url:
+        yield url
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

@@ -3,7 +3,6 @@ connection, all or nothing, and the platforms a night no longer has still replac
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -16,7 +15,7 @@ import sqlalchemy as sa
 from sentiment_monitor import warehouse
 from sentiment_monitor.records import SCORED_SCHEMA
 from sentiment_monitor.warehouse import Share, load_day, make_engine, snapshot, split_shares
-from tests.conftest import _pg_admin
+from tests.conftest import fresh_database
 
 
 def test_platforms_are_dealt_largest_first_to_the_lightest_share() -> None:
@@ -139,22 +138,35 @@ def _nights(tmp_path: Path) -> list[tuple[str, list[str], int]]:
 
 @pytest.fixture
 def second_pg(pg_url: str) -> Iterator[str]:
-    name = f"sentiment_test_{uuid.uuid4().hex[:12]}"
-    with _pg_admin() as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    try:
-        yield f"{pg_url.rsplit('/', 1)[0]}/{name}"
-    finally:
-        with _pg_admin() as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    with fresh_database(pg_url) as url:
+        yield url
 
 
 def test_shares_write_the_warehouse_one_connection_writes(
-    pg_url: str, second_pg: str, tmp_path: Path
+    pg_url: str, second_pg: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    for day, parts, rows in _nights(tmp_path):
+    real = warehouse._load_share
+    seen: list[tuple[tuple[str, ...] | None, int]] = []
+
+    def recorded(conn: sa.Connection, *args: Any) -> Any:
+        seen.append((args[2].platforms, conn.exec_driver_sql("SELECT pg_backend_pid()").scalar()))
+        return real(conn, *args)
+
+    monkeypatch.setattr(warehouse, "_load_share", recorded)
+    for index, (day, parts, rows) in enumerate(_nights(tmp_path)):
+        seen.clear()
         alone = _load(pg_url, day, parts, rows, connections=1)
+        assert [platforms for platforms, _ in seen] == [None]
+        seen.clear()
         shared = _load(second_pg, day, parts, rows, connections=3)
+        # Each platform of the night on a connection of its own.
+        expected = (
+            [("mastodon",), ("bluesky",), ("forum",)]
+            if index < 2
+            else [("mastodon",), ("bluesky",)]
+        )
+        assert sorted(p for p, _ in seen) == sorted(expected)
+        assert len({pid for _, pid in seen}) == len(expected)
         assert shared == alone
         assert snapshot(make_engine(second_pg)) == snapshot(make_engine(pg_url))
     with make_engine(second_pg).connect() as conn:
