@@ -155,16 +155,17 @@ def load(
     the day (``flags.age_flags``), which reads no mention of the night. The result has
     ``aged`` (flags aged) and ``age_seconds``; either's error is raised once both have ended."""
     started = time.perf_counter()
+    engine = make_engine(url)  # one pool for both (an engine is shared between threads)
 
     def age() -> tuple[int, float]:
         began = time.perf_counter()
-        aged = age_flags(make_engine(url), day, config.flags)
+        aged = age_flags(engine, day, config.flags)
         return aged, round(time.perf_counter() - began, 3)
 
     with concurrent.futures.ThreadPoolExecutor(1) as beside:
         ageing = beside.submit(age)
         result = load_day(
-            make_engine(url),
+            engine,
             day,
             validated["parts"],
             normalized["rejects"] + validated["rejects"],

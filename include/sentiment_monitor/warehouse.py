@@ -1091,16 +1091,16 @@ def _side_by_side_shares(
     day_value: Any,
     parts: Sequence[str],
     shares: Sequence[Share],
-    audit: Callable[[list[_Written]], object],
-) -> list[_Written]:
+    audit: Callable[[list[_Written]], R],
+) -> R:
     """Run every share on its own connection and transaction, side by side, under the
     warehouse lock that ``conn`` (the coordinator's transaction) takes while they stage.
 
     Once every share has written, ``audit(written)`` runs on the coordinator (it may refuse by
-    raising); only then do the shares commit. Any error before that point rolls every share
-    back: nothing of the day is committed, as in one transaction. A share whose commit itself
-    fails after another's (a lost connection) raises here; the day's audit row is then not
-    written, and a rerun of the day writes the same warehouse as any rerun.
+    raising); only then do the shares commit, and its result is returned. Any error before that
+    point rolls every share back: nothing of the day is committed, as in one transaction. A share
+    whose commit itself fails after another's (a lost connection) raises here; the day's audit
+    row is then not written, and a rerun of the day writes the same warehouse as any rerun.
     """
     count = len(shares)
     locked, written_all, decided = (threading.Barrier(count + 1) for _ in range(3))
@@ -1127,7 +1127,7 @@ def _side_by_side_shares(
             lock_warehouse(conn)
             locked.wait()
             written_all.wait()
-            audit([w for w in written if w is not None])
+            audited = audit([w for w in written if w is not None])
             decided.wait()
         except BaseException as error:
             for barrier in barriers:
@@ -1140,7 +1140,7 @@ def _side_by_side_shares(
             raise error
         for future in futures:
             future.result()
-    return [w for w in written if w is not None]
+    return audited
 
 
 def load_day(
@@ -1178,13 +1178,10 @@ def load_day(
         wanted = connections or parallel_connections(engine)
         if wanted > 1:
             shares = split_shares(night_platforms(mention_parts), wanted)
-    totals: dict[str, int] = {}
 
-    def audit(conn: Connection, written: list[_Written]) -> None:
+    def audit(conn: Connection, written: list[_Written]) -> LoadResult:
         """The day's rejects and audit row, and the later days this day took posts from."""
         known_from_earlier = sum(w.known_from_earlier for w in written)
-        totals["known_from_earlier"] = known_from_earlier
-        totals["removed"] = sum(w.removed for w in written)
         taken: dict[Any, int] = {}
         for w in written:
             for later, number in w.taken:
@@ -1214,7 +1211,6 @@ def load_day(
         ).scalar_one()
         stored = staged - known_from_earlier
         all_duplicates = duplicates + known_from_earlier
-        totals.update(stored=stored, rejected=rejected, duplicates=all_duplicates)
         if records_read != stored + rejected + all_duplicates:
             raise AssertionError(
                 f"day {day}: records read ({records_read}) != loaded ({stored}) + rejected "
@@ -1243,22 +1239,26 @@ def load_day(
                 "per_source": json.dumps(per_source, sort_keys=True),
             },
         )
+        return LoadResult(
+            day=day,
+            loaded=stored,
+            rejected=rejected,
+            duplicates=all_duplicates,
+            known_from_earlier=known_from_earlier,
+            removed_stale=sum(w.removed for w in written),
+            records_read=records_read,
+        )
 
     with engine.begin() as conn:
         tune(conn)
-        if len(shares) == 1:
+        if len(shares) > 1:
+            result = _side_by_side_shares(
+                engine, conn, day_value, mention_parts, shares, lambda ws: audit(conn, ws)
+            )
+        else:
             written = [
                 _load_share(conn, day_value, mention_parts, shares[0], lambda: lock_warehouse(conn))
             ]
-        else:
-            written = _side_by_side_shares(
-                engine,
-                conn,
-                day_value,
-                mention_parts,
-                shares,
-                lambda ws: audit(conn, ws),
-            )
         # The flag and mart steps read this day's rows next. Until ANALYZE, the day is outside
         # the column statistics, so the planner takes it for a handful of rows and probes where
         # it should hash (the flag step at 1M: 15.2 s, 11.5 s after it). Autovacuum would not
@@ -1267,16 +1267,8 @@ def load_day(
         # warehouse (0.6 s at 1M). With shares it runs once they have committed.
         analyze(conn, "mentions")
         if len(shares) == 1:
-            audit(conn, written)
-    return LoadResult(
-        day=day,
-        loaded=totals["stored"],
-        rejected=totals["rejected"],
-        duplicates=totals["duplicates"],
-        known_from_earlier=totals["known_from_earlier"],
-        removed_stale=totals["removed"],
-        records_read=records_read,
-    )
+            result = audit(conn, written)
+    return result
 
 
 def record_run(
