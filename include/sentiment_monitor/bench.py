@@ -19,6 +19,9 @@ on that same data and in one run:
 * for each step of the PostgreSQL night, the CPU the whole machine spent (pool workers and
   PostgreSQL's backends included), the cores it kept busy, and the floor those core-seconds
   allow on this machine's cores;
+* the night's bare writes (:func:`write_floor`): its mentions and flags inserted again into
+  empty copies of their tables, and the floor of this design that follows (:func:`design_floor`:
+  the Python steps' CPU plus those writes, every other statement free);
 * two references: vaderSentiment 3.3.2's own scoring loop in one process (texts/s), which also
   produces the reference score of every scored mention of the run, compared with what the
   pipeline stored; and a typical "pandas apply + to_sql" pipeline on a subset (per second).
@@ -29,6 +32,7 @@ It prints a table and, as its last line, one JSON object with the numbers.
 from __future__ import annotations
 
 import argparse
+import concurrent.futures
 import itertools
 import json
 import os
@@ -417,6 +421,135 @@ def _run_day_child(day: str, config_path: Path, url: str) -> dict[str, Any]:
     return {"seconds": seconds, "rss_mb_after": rss, "cpu": cpu}
 
 
+#: The steps whose work runs in Python processes; the others' work is PostgreSQL's.
+PYTHON_STEPS: tuple[str, ...] = ("normalize", "score", "validate")
+#: The tables the night writes most rows to, with the key its rows are inserted in.
+FLOOR_TABLES: tuple[tuple[str, str], ...] = (
+    ("mentions", "platform, mention_id"),
+    ("flags", "platform, mention_id, kind"),
+)
+
+
+def _floor_insert(url: str, table: str, key: str, day: str, platforms: list[str]) -> float:
+    """Insert the day's rows of ``table`` (of ``platforms``) into ``floor_<table>``; seconds."""
+    import sqlalchemy as sa
+
+    from sentiment_monitor.warehouse import make_engine, tune
+
+    engine = make_engine(url)
+    try:
+        with engine.begin() as conn:
+            tune(conn)
+            started = time.perf_counter()
+            conn.execute(
+                sa.text(
+                    f"INSERT INTO floor_{table} SELECT * FROM {table}"
+                    f" WHERE day = CAST(:day AS DATE) AND platform = ANY(:platforms)"
+                    f" ORDER BY {key}"
+                ),
+                {"day": day, "platforms": platforms},
+            )
+            return time.perf_counter() - started
+    finally:
+        engine.dispose()
+
+
+def write_floor(url: str, day: str) -> dict[str, dict[str, Any]]:
+    """What the night's bare writes cost on this server: the rows the night stored in each of
+    :data:`FLOOR_TABLES`, inserted again (in key order, as the load and flag steps insert them)
+    into an empty copy of the table (its columns, indexes and storage options), on one
+    connection, then one platform per connection side by side (as the load's shares write).
+
+    No staging, thread linking, authors, flag logic or marts: the least that writing these rows
+    into these tables, indexes and WAL included, costs here. Per table: ``rows``, ``platforms``,
+    the storage ``options`` copied, and for ``one`` and ``side_by_side`` the seconds and the
+    machine's busy core-seconds (:func:`machine_cpu`). The copies are dropped afterwards.
+    """
+    import sqlalchemy as sa
+
+    from sentiment_monitor.warehouse import make_engine
+
+    engine = make_engine(url)
+    measured: dict[str, dict[str, Any]] = {}
+    try:
+        for table, key in FLOOR_TABLES:
+            with engine.begin() as conn:
+                conn.exec_driver_sql(f"DROP TABLE IF EXISTS floor_{table}")
+                conn.exec_driver_sql(f"CREATE TABLE floor_{table} (LIKE {table} INCLUDING ALL)")
+                options = conn.execute(
+                    sa.text("SELECT reloptions FROM pg_class WHERE oid = CAST(:t AS regclass)"),
+                    {"t": table},
+                ).scalar_one()
+                if options:  # e.g. the flags' fillfactor, which LIKE does not copy
+                    conn.exec_driver_sql(f"ALTER TABLE floor_{table} SET ({', '.join(options)})")
+                platforms = list(
+                    conn.execute(
+                        sa.text(
+                            f"SELECT DISTINCT platform FROM {table}"
+                            " WHERE day = CAST(:day AS DATE) ORDER BY platform"
+                        ),
+                        {"day": day},
+                    ).scalars()
+                )
+                rows = conn.execute(
+                    sa.text(f"SELECT COUNT(*) FROM {table} WHERE day = CAST(:day AS DATE)"),
+                    {"day": day},
+                ).scalar_one()
+            entry: dict[str, Any] = {
+                "rows": rows,
+                "platforms": len(platforms),
+                "options": list(options or []),
+            }
+            ways = [("one", [platforms])]
+            if len(platforms) > 1:
+                ways.append(("side_by_side", [[p] for p in platforms]))
+            for way, units in ways:
+                with engine.begin() as conn:
+                    conn.exec_driver_sql(f"TRUNCATE floor_{table}")
+                before, started = machine_cpu(), time.perf_counter()
+                with concurrent.futures.ThreadPoolExecutor(len(units)) as pool:
+                    futures = [
+                        pool.submit(_floor_insert, url, table, key, day, unit) for unit in units
+                    ]
+                    for future in futures:
+                        future.result()
+                seconds = time.perf_counter() - started
+                cpu = cpu_between(before, machine_cpu())
+                entry[way] = {"seconds": round(seconds, 2), "cpu_seconds": cpu["busy"]}
+            with engine.begin() as conn:
+                written = conn.exec_driver_sql(f"SELECT COUNT(*) FROM floor_{table}").scalar_one()
+                conn.exec_driver_sql(f"DROP TABLE floor_{table}")
+            if written != rows:
+                raise AssertionError(f"floor_{table} holds {written} rows, not {rows}")
+            measured[table] = entry
+    finally:
+        engine.dispose()
+    return measured
+
+
+def design_floor(
+    cpu: dict[str, dict[str, float]], floor: dict[str, dict[str, Any]], cores: int
+) -> dict[str, Any]:
+    """The least this design's night can take on ``cores`` cores: the CPU its Python steps
+    spent (:data:`PYTHON_STEPS`, as measured) plus the cheaper way of the bare writes
+    (:func:`write_floor`), all cores busy all the time, every other statement free."""
+    python = round(sum(cpu[step]["busy"] for step in PYTHON_STEPS if step in cpu), 1)
+    writes = round(
+        sum(
+            min(
+                way["cpu_seconds"] for name, way in entry.items() if name in ("one", "side_by_side")
+            )
+            for entry in floor.values()
+        ),
+        1,
+    )
+    return {
+        "python_cpu_seconds": python,
+        "write_cpu_seconds": writes,
+        "seconds": round((python + writes) / max(1, cores), 1),
+    }
+
+
 def _child(args: argparse.Namespace) -> int:
     """Child-process entry points, so each measured thing has its own peak RSS."""
     if args.child == "run-day":
@@ -584,6 +717,11 @@ def main(argv: list[str] | None = None) -> int:
         log(f"run_day into PostgreSQL ({url})  load {os.getloadavg()[0]:.2f}")
         pg = _run_day(pg_config, url)
         result["postgresql"] = pg
+        log(
+            "the night's bare writes into empty copies of its tables"
+            f"  load {os.getloadavg()[0]:.2f}"
+        )
+        result["write_floor"] = write_floor(url, BENCH_DAY)
         if args.prefill:
             name2 = f"sentiment_bench_{os.getpid()}_prefill"
             url2 = create_database(args.pg, name2)
@@ -704,6 +842,12 @@ def summarize(result: dict[str, Any]) -> dict[str, Any]:
         "postgresql_version": result.get("postgresql_version"),
         "load_after": result["load_after"],
     }
+    if "write_floor" in result:
+        summary["write_floor"] = result["write_floor"]
+        floor = design_floor(pg["cpu"], result["write_floor"], result["machine"]["cores"])
+        summary["design_floor_seconds"] = floor["seconds"]
+        summary["design_floor_per_s"] = round(n / floor["seconds"]) if floor["seconds"] else None
+        summary["design_floor"] = floor
     for key in ("sqlite", "prefilled", "dag"):
         if key in result:
             run = result[key]
@@ -804,6 +948,27 @@ def table(result: dict[str, Any], summary: dict[str, Any]) -> str:
         f"stolen by the hypervisor: {summary['steal_seconds']:.1f} s; "
         f"waiting on the disk: {summary['iowait_seconds']:.1f} s"
     )
+    if "write_floor" in summary:
+        parts = []
+        for name, entry in summary["write_floor"].items():
+            ways = [
+                f"{way['seconds']:.1f} s ({way['cpu_seconds']:.1f} core-s) {label}"
+                for label, way in (
+                    ("on one connection", entry.get("one")),
+                    ("side by side", entry.get("side_by_side")),
+                )
+                if way
+            ]
+            parts.append(f"{name} {entry['rows']:,} rows " + ", ".join(ways))
+        floor = summary["design_floor"]
+        lines.append(
+            "bare writes of the night's rows (empty copies of the tables): " + "; ".join(parts)
+        )
+        lines.append(
+            f"design floor: Python steps {floor['python_cpu_seconds']:.1f} + bare writes "
+            f"{floor['write_cpu_seconds']:.1f} core-seconds = at best {floor['seconds']:.1f} s "
+            f"({summary['design_floor_per_s']:,} mentions/s) with every other statement free"
+        )
     if "prefilled" in result:
         pre = summary["prefilled"]
         lines.append(

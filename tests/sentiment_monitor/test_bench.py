@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import uuid
 
 import psycopg
@@ -178,3 +179,53 @@ def test_the_history_ratio_is_the_median_of_the_pairs(
     assert ("median of 11.0/10.0 s = 1.1, 12.6/12.0 s = 1.05, 13.0/10.0 s = 1.3" in line) == (
         len(pairs) > 1
     )
+
+
+def test_the_write_floor_reinserts_the_nights_rows_and_leaves_no_table(pg_url: str, config) -> None:
+    """``write_floor`` writes exactly the night's mentions and flags again, into copies that
+    keep the tables' storage options, on one connection and one platform per connection, and
+    drops the copies; the design floor adds the Python steps' CPU to the cheaper way."""
+    import sqlalchemy as sa
+
+    from sentiment_monitor.bench import design_floor, write_floor
+    from sentiment_monitor.pipeline import run_day
+    from sentiment_monitor.warehouse import make_engine
+
+    day = "2026-11-01"
+    run_day(day, config=config, url=pg_url)
+    engine = make_engine(pg_url)
+    with engine.connect() as conn:
+        expected = {
+            name: conn.execute(
+                sa.text(f"SELECT COUNT(*), COUNT(DISTINCT platform) FROM {name} WHERE day = :d"),
+                {"d": dt.date.fromisoformat(day)},
+            ).one()
+            for name in ("mentions", "flags")
+        }
+    floor = write_floor(pg_url, day)
+    for name, (rows, platforms) in expected.items():
+        assert rows > 0 and platforms == 2
+        entry = floor[name]
+        assert (entry["rows"], entry["platforms"]) == (rows, platforms)
+        # The copy of flags keeps its half-empty pages (migration 0007), which LIKE drops.
+        assert entry["options"] == (["fillfactor=50"] if name == "flags" else [])
+        for way in ("one", "side_by_side"):
+            assert entry[way]["seconds"] > 0 and entry[way]["cpu_seconds"] >= 0
+    with engine.connect() as conn:
+        left = conn.execute(
+            sa.text("SELECT COUNT(*) FROM pg_class WHERE relname LIKE 'floor_%'")
+        ).scalar_one()
+    engine.dispose()
+    assert left == 0
+
+    cpu = {step: {"busy": 3.0} for step in ("normalize", "score", "validate", "load")}
+    fixed = {
+        "mentions": {"one": {"cpu_seconds": 5.0}, "side_by_side": {"cpu_seconds": 6.0}},
+        "flags": {"one": {"cpu_seconds": 2.0}, "side_by_side": {"cpu_seconds": 1.0}},
+    }
+    # 9 core-seconds of Python steps (not the load's) + 5 + 1 of writes, on two cores.
+    assert design_floor(cpu, fixed, 2) == {
+        "python_cpu_seconds": 9.0,
+        "write_cpu_seconds": 6.0,
+        "seconds": 7.5,
+    }
