@@ -174,3 +174,31 @@ def test_a_large_day_is_validated_in_a_spawned_worker(tmp_path: Path, monkeypatc
     assert validation._validator is None  # the suites ran in the worker
     (failed,) = result.suites["mentions_rows"]["failed"]
     assert failed.startswith("expect_column_values_to_be_between(column=author_followers")
+
+
+def test_a_clean_batch_is_only_asked_whether_it_passes(tmp_path: Path, monkeypatch) -> None:
+    """Without a failing row the suites run once each, in ``BOOLEAN_ONLY`` (no unexpected
+    values or indexes gathered); a batch with a bad row is validated again for its indexes."""
+    from sentiment_monitor import validation
+
+    validator = validation._get_validator()
+    asked: list[tuple[str, str]] = []
+    validate = validator._validate
+
+    def spy(frame, suite, result_format):
+        asked.append((suite.name, result_format))
+        return validate(frame, suite, result_format)
+
+    monkeypatch.setattr(validator, "_validate", spy)
+    clean = part(tmp_path / "clean.parquet", [row(0), row(1)])
+    result = validate_parts([clean], tmp_path / "out", "2026-11-01")
+    assert (result.passed, result.rejected) == (2, 0)
+    assert [a for a in asked if a[0] != "mentions_batch_columns"] == [
+        ("mentions_batch", "BOOLEAN_ONLY"),
+        ("mentions_rows", "BOOLEAN_ONLY"),
+    ]
+    asked.clear()
+    bad = part(tmp_path / "bad.parquet", [row(0), row(1, label="meh")])
+    result = validate_parts([bad], tmp_path / "out2", "2026-11-01")
+    assert (result.passed, result.rejected) == (1, 1)
+    assert ("mentions_rows", "COMPLETE") in asked
