@@ -135,14 +135,16 @@ def social_sentiment_nightly() -> None:
 
     @task(map_index_template="{{ task.op_kwargs['group']['group'] }}")
     def score(day: str, group: dict[str, Any]) -> dict[str, Any]:
-        """VADER scores and a label for one group of parts, on all the worker's cores."""
+        """VADER scores and a label for one group of parts, on all the worker's cores; the
+        Great Expectations suites run beside, on each batch of parts as soon as it is scored."""
         from sentiment_monitor import pipeline
 
         return pipeline.score_group(_config(), day, group)
 
     @task
     def validate(day: str, scored: list[dict[str, Any]]) -> dict[str, Any]:
-        """Great Expectations: bad rows quarantined, a bad batch stops the run."""
+        """Great Expectations' verdict (run while scoring): bad rows quarantined, a bad batch
+        stops the run, naming the failing expectations."""
         from airflow.sdk.exceptions import AirflowFailException
 
         from sentiment_monitor import pipeline

@@ -88,29 +88,53 @@ def score_settings(config: Config) -> ScoreSettings:
 
 
 def score_groups(config: Config, day: str, normalized: dict[str, Any]) -> list[dict[str, Any]]:
-    """The normalized parts cut into ``scoring.task_groups`` groups, one mapped score task each.
+    """The normalized parts cut into ``scoring.task_groups`` groups, one mapped score task each,
+    with the rows each group holds.
 
-    Empties the day's ``scored`` folder, so a rerun starts clean whatever the groups were before.
+    Empties the day's ``scored`` and ``validated`` folders, so a rerun starts clean whatever the
+    groups were before.
     """
-    scored = staging_dir(config, day) / "scored"
-    if scored.exists():
-        shutil.rmtree(scored)
-    groups = group_parts(
-        normalized["parts"], normalized.get("part_rows"), config.scoring.task_groups
-    )
-    return [{"group": index, "parts": parts} for index, parts in enumerate(groups)]
+    for step in ("scored", "validated"):
+        folder = staging_dir(config, day) / step
+        if folder.exists():
+            shutil.rmtree(folder)
+    part_rows = normalized.get("part_rows")
+    groups = group_parts(normalized["parts"], part_rows, config.scoring.task_groups)
+    rows = dict(zip(normalized["parts"], part_rows or [], strict=False))
+    return [
+        {"group": index, "parts": parts, "rows": sum(rows.get(part, 0) for part in parts)}
+        for index, parts in enumerate(groups)
+    ]
 
 
 def score_group(config: Config, day: str, group: dict[str, Any]) -> dict[str, Any]:
-    """Score one group of normalized parts across this worker's cores (one mapped task)."""
+    """Score one group of normalized parts across this worker's cores (one mapped task), and
+    run the Great Expectations suites over each batch of its scored parts as soon as the batch
+    is scored (``validation.AsScored``): the outcomes go with the result, for the validate
+    step to decide on."""
+    from sentiment_monitor.validation import AsScored
+
     started = time.perf_counter()
-    result = score_parts(
-        group["parts"],
-        staging_dir(config, day) / "scored" / f"group-{group['group']:03d}",
-        score_settings(config),
-        worker_count(config.scoring.workers),
-        day,
-    ).to_dict()
+    name = f"group-{group['group']:03d}"
+    rows = group.get("rows")
+    if rows is None:  # a group planned without its rows: count them
+        import pyarrow.parquet as pq
+
+        rows = sum(pq.ParquetFile(part).metadata.num_rows for part in group["parts"])
+    with AsScored(staging_dir(config, day) / "validated" / name, day, rows) as checker:
+        result = score_parts(
+            group["parts"],
+            staging_dir(config, day) / "scored" / name,
+            score_settings(config),
+            worker_count(config.scoring.workers),
+            day,
+            on_scored=checker.scored,
+        ).to_dict()
+        scored = time.perf_counter()
+        result["validation"] = checker.finish()
+    # How long the suites ran on after the last part was scored (the rest ran beside scoring).
+    result["scoring_seconds"] = round(scored - started, 3)
+    result["validation_tail_seconds"] = round(time.perf_counter() - scored, 3)
     result["group"] = group["group"]
     log.info("scored %s group %d: %s", day, group["group"], result["labels"])
     return _timed(result, started)
@@ -129,16 +153,22 @@ def score(config: Config, day: str, normalized: dict[str, Any]) -> dict[str, Any
 
 
 def validate(config: Config, day: str, scored: dict[str, Any]) -> dict[str, Any]:
-    """Run the Great Expectations suites over the scored parts, across this worker's cores."""
-    from sentiment_monitor.validation import validate_parts
+    """The Great Expectations suites' verdict on the scored parts: the outcomes the score step
+    gathered as it scored (``validation.collect``), or, for scored parts without them, the
+    suites run here across this worker's cores. Raises ``ValidationFailed`` for a batch-level
+    failure, naming the failing expectations."""
+    from sentiment_monitor.validation import collect, validate_parts
 
     started = time.perf_counter()
-    result = validate_parts(
-        scored["parts"],
-        staging_dir(config, day) / "validated",
-        day,
-        worker_count(config.scoring.workers),
-    ).to_dict()
+    if scored.get("validation") is not None:
+        result = collect(scored["validation"], day).to_dict()
+    else:
+        result = validate_parts(
+            scored["parts"],
+            staging_dir(config, day) / "validated",
+            day,
+            worker_count(config.scoring.workers),
+        ).to_dict()
     log.info("validated %s: %d passed, %d rejected", day, result["passed"], result["rejected"])
     return _timed(result, started)
 

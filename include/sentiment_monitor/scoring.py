@@ -20,6 +20,7 @@ Policies, documented in the README:
 from __future__ import annotations
 
 import collections
+import concurrent.futures
 import shutil
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
@@ -193,25 +194,51 @@ def combine(day: str, results: list[dict[str, Any]]) -> dict[str, Any]:
         combined.parts += part["parts"]
     out = combined.to_dict()
     out["groups"] = len(results)
+    # The groups' validation outcomes (``validation.AsScored``), in the parts' order.
+    outcomes = [part.get("validation") for part in results]
+    if results and all(outcome is not None for outcome in outcomes):
+        out["validation"] = [batch for outcome in outcomes for batch in outcome]
     # The groups run side by side: the step took as long as the slowest.
     out["seconds"] = max((part.get("seconds", 0.0) for part in results), default=0.0)
     return out
 
 
 def score_parts(
-    parts: list[str], out_dir: Path, settings: ScoreSettings, workers: int, day: str
+    parts: list[str],
+    out_dir: Path,
+    settings: ScoreSettings,
+    workers: int,
+    day: str,
+    on_scored: Callable[[int, str, int], None] | None = None,
 ) -> ScoreResult:
-    """Score every part into ``out_dir`` (emptied first), spreading parts over ``workers``."""
+    """Score every part into ``out_dir`` (emptied first), spreading parts over ``workers``.
+
+    ``on_scored(number, path, rows)`` is called here as each part is written (part ``number``
+    of ``parts``, in the order they finish), so the next step can start on it meanwhile.
+    """
     if out_dir.exists():
         shutil.rmtree(out_dir)
     out_dir.mkdir(parents=True)
     outputs = [str(out_dir / Path(part).name) for part in parts]
     result = ScoreResult(day=day, parts=outputs)
+    counts: list[dict[str, Any]] = [{}] * len(parts)
+
+    def done(number: int, part: dict[str, Any]) -> None:
+        counts[number] = part
+        if on_scored is not None:
+            on_scored(number, outputs[number], part["rows"])
+
     if workers > 1 and len(parts) > 1:
         with spawn_pool(min(workers, len(parts))) as pool:
-            counts = list(pool.map(score_part, parts, outputs, [settings] * len(parts)))
+            futures = {
+                pool.submit(score_part, part, output, settings): number
+                for number, (part, output) in enumerate(zip(parts, outputs, strict=True))
+            }
+            for future in concurrent.futures.as_completed(futures):
+                done(futures[future], future.result())
     else:
-        counts = [score_part(i, o, settings) for i, o in zip(parts, outputs, strict=True)]
+        for number, (part, output) in enumerate(zip(parts, outputs, strict=True)):
+            done(number, score_part(part, output, settings))
     for part in counts:
         _add_counts(result, part)
     return result

@@ -13,9 +13,17 @@ Two suites, defined once here and reviewed like code:
 The batch-level column check runs on a frame without rows (GX's own expectation, on the part's
 column names), the other expectations on frames of only the columns they read, in batches of up
 to ``BATCH_ROWS`` rows made of whole parts (so memory stays bounded; duplicates are caught across
-all the parts of a batch). A large day is spread over a few spawned processes, so Great
-Expectations' memory never joins the task's own. Great Expectations is imported inside the
-functions: it costs seconds and hundreds of MB, and must never load at DAG parse time.
+all the parts of a batch). Each suite is first asked only whether the batch passes
+(``BOOLEAN_ONLY``); the failing rows' indexes or the batch's counts are gathered only when it
+did not. A large day runs in spawned processes, so Great Expectations' memory never joins the
+task's own. Great Expectations is imported inside the functions: it costs seconds and hundreds
+of MB, and must never load at DAG parse time.
+
+The nightly run validates as it scores (:class:`AsScored`): the score task hands each batch of
+scored parts to one Great Expectations process that it started with the scoring (the import,
+about 3.5 s of CPU, happens meanwhile), and the validate task decides on the outcomes
+(:func:`collect`): it quarantines nothing itself, and fails when a batch failed.
+:func:`validate_parts` runs the same suites over parts scored without it.
 """
 
 from __future__ import annotations
@@ -333,41 +341,25 @@ def _write_part(
     }
 
 
-def validate_parts(parts: list[str], out_dir: Path, day: str, workers: int = 1) -> ValidateResult:
-    """Validate every scored part; write the passing rows and the row-level rejects to ``out_dir``.
-
-    Parts are validated in batches of up to ``BATCH_ROWS`` rows (only the columns the
-    expectations read). A day larger than ``IN_PROCESS_ROWS`` is validated in spawned
-    processes (up to ``workers``, one per ``WORKER_ROWS`` rows), so that Great Expectations'
-    memory stays out of the calling (task) process. Raises :class:`ValidationFailed` when a
-    batch-level expectation failed, naming every failing expectation of the first such batch;
-    nothing is loaded then.
-    """
+def _prepare(out_dir: Path) -> None:
+    """An empty ``out_dir`` with ``mentions/`` and ``rejects/`` in it (a rerun starts clean)."""
     if out_dir.exists():
         shutil.rmtree(out_dir)
     (out_dir / "mentions").mkdir(parents=True)
     (out_dir / "rejects").mkdir(parents=True)
+
+
+def collect(outcomes: list[dict[str, Any]], day: str) -> ValidateResult:
+    """The validate step's result from its batches' outcomes (``_validate_batch``), in order.
+
+    Raises :class:`ValidationFailed` when a batch-level expectation failed, naming every failing
+    expectation of the first such batch; nothing is loaded then.
+    """
     result = ValidateResult(day=day)
-    if not parts:
+    if not outcomes:
         return result
     for suite in ("mentions_rows", "mentions_batch"):
         result.suites[suite] = {"parts": 0, "success": True, "failed": []}
-    rows = sum(pq.ParquetFile(part).metadata.num_rows for part in parts)
-    # Each worker imports GX (seconds of CPU): one more only for WORKER_ROWS more rows.
-    processes = max(1, min(workers, len(parts), -(-rows // WORKER_ROWS)))
-    batches = plan_batches(parts, processes)
-    if rows <= IN_PROCESS_ROWS:
-        outcomes = [_validate_batch(batch, str(out_dir), day) for batch in batches]
-    else:
-        with spawn_pool(processes) as pool:
-            outcomes = list(
-                pool.map(
-                    _validate_batch,
-                    batches,
-                    [str(out_dir)] * len(batches),
-                    [day] * len(batches),
-                )
-            )
     for outcome in outcomes:
         if outcome["batch_failed"]:
             failed = outcome["batch_failed"]
@@ -392,3 +384,107 @@ def validate_parts(parts: list[str], out_dir: Path, day: str, workers: int = 1) 
                 rows_suite["success"] = False
                 rows_suite["failed"] = sorted(set(rows_suite["failed"]) | set(part["failed"]))
     return result
+
+
+def validate_parts(parts: list[str], out_dir: Path, day: str, workers: int = 1) -> ValidateResult:
+    """Validate every scored part; write the passing rows and the row-level rejects to ``out_dir``.
+
+    Parts are validated in batches of up to ``BATCH_ROWS`` rows (only the columns the
+    expectations read). A day larger than ``IN_PROCESS_ROWS`` is validated in spawned
+    processes (up to ``workers``, one per ``WORKER_ROWS`` rows), so that Great Expectations'
+    memory stays out of the calling (task) process. Raises :class:`ValidationFailed` when a
+    batch-level expectation failed, naming every failing expectation of the first such batch;
+    nothing is loaded then. (The nightly run validates as it scores: :class:`AsScored`.)
+    """
+    _prepare(out_dir)
+    if not parts:
+        return ValidateResult(day=day)
+    rows = sum(pq.ParquetFile(part).metadata.num_rows for part in parts)
+    # Each worker imports GX (seconds of CPU): one more only for WORKER_ROWS more rows.
+    processes = max(1, min(workers, len(parts), -(-rows // WORKER_ROWS)))
+    batches = plan_batches(parts, processes)
+    if rows <= IN_PROCESS_ROWS:
+        outcomes = [_validate_batch(batch, str(out_dir), day) for batch in batches]
+    else:
+        with spawn_pool(processes) as pool:
+            outcomes = list(
+                pool.map(
+                    _validate_batch,
+                    batches,
+                    [str(out_dir)] * len(batches),
+                    [day] * len(batches),
+                )
+            )
+    return collect(outcomes, day)
+
+
+def _warm_up() -> None:
+    """Import Great Expectations and build the suites in a validation worker, ahead of its
+    first batch (while the parts are still being scored)."""
+    _get_validator()
+
+
+class AsScored:
+    """Validates scored parts while the others are still being scored.
+
+    The score step tells it of each part it has written (:meth:`scored`, in any order); whole
+    consecutive parts of up to ``BATCH_ROWS`` rows go to one spawned Great Expectations process
+    as soon as they are all there (the suites and batch checks of :func:`validate_parts`). That
+    process imports the library while the scoring processes work, and one import serves the
+    whole group: on two cores the two steps take about the scoring's time plus the last
+    batch's, instead of one after the other with an import in each of two workers. Up to
+    ``IN_PROCESS_ROWS`` rows the batches run in this process instead, once scoring is done.
+    :meth:`finish` returns the batches' outcomes, for :func:`collect`.
+    """
+
+    def __init__(self, out_dir: Path, day: str, rows: int) -> None:
+        _prepare(out_dir)
+        self.out_dir, self.day = str(out_dir), day
+        self._pool = spawn_pool(1) if rows > IN_PROCESS_ROWS else None
+        self._futures: list[Any] = []
+        if self._pool is not None:
+            self._futures.append(self._pool.submit(_warm_up))
+        self._batches: list[list[tuple[int, str]]] = []
+        self._done: dict[int, tuple[str, int]] = {}
+        self._next = 0
+        self._batch: list[tuple[int, str]] = []
+        self._rows = 0
+
+    def __enter__(self) -> AsScored:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+            self._pool = None
+
+    def scored(self, number: int, path: str, rows: int) -> None:
+        """Part ``number`` of the group (its position) is scored into ``path``."""
+        self._done[number] = (path, rows)
+        while self._next in self._done:
+            path, rows = self._done.pop(self._next)
+            if self._batch and self._rows + rows > BATCH_ROWS:
+                self._submit()  # a batch stays within BATCH_ROWS unless one part is larger
+            self._batch.append((self._next, path))
+            self._rows += rows
+            self._next += 1
+            if self._rows >= BATCH_ROWS:
+                self._submit()
+
+    def _submit(self) -> None:
+        if not self._batch:
+            return
+        batch, self._batch, self._rows = self._batch, [], 0
+        self._batches.append(batch)
+        if self._pool is not None:
+            self._futures.append(self._pool.submit(_validate_batch, batch, self.out_dir, self.day))
+
+    def finish(self) -> list[dict[str, Any]]:
+        """Validate what is left and return every batch's outcome, in the parts' order."""
+        if self._done:
+            raise ValueError(f"parts scored out of sequence: {sorted(self._done)}")
+        self._submit()
+        if self._pool is None:
+            return [_validate_batch(batch, self.out_dir, self.day) for batch in self._batches]
+        outcomes = [future.result() for future in self._futures]
+        return [outcome for outcome in outcomes if outcome is not None]

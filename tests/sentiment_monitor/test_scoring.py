@@ -84,9 +84,28 @@ def _part(path: Path, texts: list[str]) -> str:
 def test_parallel_scoring_equals_inline(tmp_path: Path) -> None:
     texts = ["good", "bad", "meh", "GREAT!!!", "awful :(", "fine I guess"] * 5
     parts = [_part(tmp_path / f"part-{i}.parquet", texts[i::3]) for i in range(3)]
-    inline = score_parts(parts, tmp_path / "inline", SETTINGS, 1, "2026-11-01")
-    spread = score_parts(parts, tmp_path / "spread", SETTINGS, 2, "2026-11-01")
+    told: dict[int, list[tuple[int, str, int]]] = {1: [], 2: []}
+    inline = score_parts(
+        parts,
+        tmp_path / "inline",
+        SETTINGS,
+        1,
+        "2026-11-01",
+        on_scored=lambda *a: told[1].append(a),
+    )
+    spread = score_parts(
+        parts,
+        tmp_path / "spread",
+        SETTINGS,
+        2,
+        "2026-11-01",
+        on_scored=lambda *a: told[2].append(a),
+    )
     assert inline.labels == spread.labels and inline.rows == 30
+    # Each part is told once, with its position, its scored file and its rows, as it is written
+    # (in the pool, in the order the parts finish).
+    assert told[1] == [(i, inline.parts[i], 10) for i in range(3)]
+    assert sorted(told[2]) == [(i, spread.parts[i], 10) for i in range(3)]
     assert inline.unscored == 6
     for a, b in zip(inline.parts, spread.parts, strict=True):
         assert pq.read_table(a).equals(pq.read_table(b))
@@ -127,4 +146,10 @@ def test_mapped_groups_combine_to_the_single_task_result(tmp_path: Path) -> None
     combined = combine("2026-11-01", results)
     for key in ("rows", "scored", "unscored", "truncated", "labels"):
         assert combined[key] == whole[key]
+    assert "validation" not in combined  # only when every group validated as it scored
+    outcomes = [[{"batch": i}] for i in range(len(results))]
+    combined = combine(
+        "2026-11-01", [r | {"validation": o} for r, o in zip(results, outcomes, strict=True)]
+    )
+    assert combined["validation"] == [{"batch": i} for i in range(len(results))]
     assert [Path(p).name for p in combined["parts"]] == [Path(p).name for p in whole["parts"]]

@@ -9,7 +9,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from sentiment_monitor.records import SCORED_SCHEMA
-from sentiment_monitor.validation import ValidationFailed, validate_parts
+from sentiment_monitor.validation import AsScored, ValidationFailed, collect, validate_parts
 
 
 def row(i: int, **changes: object) -> dict:
@@ -202,3 +202,81 @@ def test_a_clean_batch_is_only_asked_whether_it_passes(tmp_path: Path, monkeypat
     result = validate_parts([bad], tmp_path / "out2", "2026-11-01")
     assert (result.passed, result.rejected) == (1, 1)
     assert ("mentions_rows", "COMPLETE") in asked
+
+
+def _as_scored(parts: list[tuple[str, int]], out: Path, order: list[int]) -> list[dict]:
+    """The outcomes of :class:`AsScored` told of ``parts`` in ``order``."""
+    with AsScored(out, "2026-11-01", sum(rows for _, rows in parts)) as checker:
+        for number in order:
+            checker.scored(number, *parts[number])
+        return checker.finish()
+
+
+def test_parts_validated_as_they_are_scored_give_the_whole_days_result(
+    tmp_path: Path, monkeypatch
+) -> None:
+    """Parts told in any order are validated in whole consecutive batches within BATCH_ROWS;
+    the collected result is the one ``validate_parts`` gives for the same parts."""
+    from sentiment_monitor import validation
+
+    monkeypatch.setattr(validation, "BATCH_ROWS", 5)
+    sizes = [3, 3, 3, 3, 1]
+    parts = []
+    for i, n in enumerate(sizes):
+        rows = [row(i * 10 + j) for j in range(n)]
+        if i == 2:
+            rows[1] = row(21, label="meh")
+        parts.append((part(tmp_path / f"part-{i:05d}.parquet", rows), n))
+    outcomes = _as_scored(parts, tmp_path / "streamed", order=[2, 0, 4, 1, 3])
+    # [0] [1] [2] [3, 4]: a part that would take a batch past BATCH_ROWS starts the next one.
+    assert [len(outcome["parts"]) for outcome in outcomes] == [1, 1, 1, 2]
+    streamed = collect(outcomes, "2026-11-01")
+    whole = validate_parts([p for p, _ in parts], tmp_path / "whole", "2026-11-01")
+    assert (streamed.rows, streamed.passed, streamed.rejected) == (13, 12, 1)
+    assert (whole.rows, whole.passed, whole.rejected) == (13, 12, 1)
+    assert [Path(p).name for p in streamed.parts] == [Path(p).name for p in whole.parts]
+    for mine, theirs in zip(streamed.parts, whole.parts, strict=True):
+        assert pq.read_table(mine).equals(pq.read_table(theirs))
+    assert streamed.suites == whole.suites
+    (reject,) = [r for path in streamed.rejects for r in pq.read_table(path).to_pylist()]
+    assert (reject["file"], reject["record_no"]) == ("part-00002.parquet", 2)
+
+
+def test_a_day_validated_as_scored_runs_the_suites_in_one_spawned_process(
+    tmp_path: Path, monkeypatch
+) -> None:
+    """Above IN_PROCESS_ROWS the suites run in one spawned process, started with the scoring
+    (it imports Great Expectations meanwhile): same outcome, no GX in this process."""
+    from sentiment_monitor import validation
+
+    monkeypatch.setattr(validation, "IN_PROCESS_ROWS", 2)
+    monkeypatch.setattr(validation, "_validator", None)
+    parts = [
+        (part(tmp_path / "part-00000.parquet", [row(0), row(1, author_followers=-1)]), 2),
+        (part(tmp_path / "part-00001.parquet", [row(2), row(3)]), 2),
+    ]
+    result = collect(_as_scored(parts, tmp_path / "out", order=[1, 0]), "2026-11-01")
+    assert (result.rows, result.passed, result.rejected) == (4, 3, 1)
+    assert validation._validator is None  # the suites ran in the worker
+
+
+def test_a_bad_batch_found_while_scoring_stops_the_validate_step(tmp_path: Path) -> None:
+    """The score step only gathers the outcomes; collecting them (the validate step) raises,
+    naming the failing expectation and the parts."""
+    parts = [
+        (part(tmp_path / "part-00000.parquet", [row(0)]), 1),
+        (part(tmp_path / "part-00001.parquet", [row(0)]), 1),
+    ]
+    outcomes = _as_scored(parts, tmp_path / "out", order=[0, 1])
+    assert outcomes[0]["batch_failed"]
+    with pytest.raises(
+        ValidationFailed,
+        match=r"on part-00000\.parquet, part-00001\.parquet: expect_compound_columns_to_be_unique",
+    ):
+        collect(outcomes, "2026-11-01")
+
+
+def test_a_part_never_scored_is_an_error_not_a_smaller_day(tmp_path: Path) -> None:
+    parts = [(part(tmp_path / f"part-{i:05d}.parquet", [row(i)]), 1) for i in range(3)]
+    with pytest.raises(ValueError, match=r"out of sequence: \[2\]"):
+        _as_scored(parts, tmp_path / "out", order=[0, 2])
