@@ -111,7 +111,9 @@ def run_measured(command: list[str], env: dict[str, str] | None = None) -> dict[
         out, err = process.communicate()
     seconds = time.perf_counter() - started
     if process.returncode != 0:
-        raise RuntimeError(f"{' '.join(command)} failed ({process.returncode}):\n{err[-5000:]}")
+        raise RuntimeError(
+            f"{' '.join(command)} failed ({process.returncode}):\n{out[-3000:]}\n{err[-5000:]}"
+        )
     return {
         "seconds": seconds,
         "peak_rss_mb": round(sampler.peak_process / 2**20, 1),
@@ -930,6 +932,7 @@ def table(result: dict[str, Any], summary: dict[str, Any]) -> str:
     lines.append(
         "steps (PostgreSQL): "
         + ", ".join(f"{k} {v:.1f}s" for k, v in result["postgresql"]["steps"].items())
+        + " (the suites run inside score, beside the scoring; validate collects their outcomes)"
     )
     lines.append(
         "RSS high-water mark after each step (MB, one process): "
