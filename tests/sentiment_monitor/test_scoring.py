@@ -85,21 +85,16 @@ def test_parallel_scoring_equals_inline(tmp_path: Path) -> None:
     texts = ["good", "bad", "meh", "GREAT!!!", "awful :(", "fine I guess"] * 5
     parts = [_part(tmp_path / f"part-{i}.parquet", texts[i::3]) for i in range(3)]
     told: dict[int, list[tuple[int, str, int]]] = {1: [], 2: []}
-    inline = score_parts(
-        parts,
-        tmp_path / "inline",
-        SETTINGS,
-        1,
-        "2026-11-01",
-        on_scored=lambda *a: told[1].append(a),
-    )
-    spread = score_parts(
-        parts,
-        tmp_path / "spread",
-        SETTINGS,
-        2,
-        "2026-11-01",
-        on_scored=lambda *a: told[2].append(a),
+    inline, spread = (
+        score_parts(
+            parts,
+            tmp_path / f"workers-{workers}",
+            SETTINGS,
+            workers,
+            "2026-11-01",
+            on_scored=lambda *part, workers=workers: told[workers].append(part),
+        )
+        for workers in (1, 2)
     )
     assert inline.labels == spread.labels and inline.rows == 30
     # Each part is told once, with its position, its scored file and its rows, as it is written
