@@ -98,12 +98,17 @@ def score_groups(config: Config, day: str, normalized: dict[str, Any]) -> list[d
         folder = staging_dir(config, day) / step
         if folder.exists():
             shutil.rmtree(folder)
-    part_rows = normalized.get("part_rows")
-    groups = group_parts(normalized["parts"], part_rows, config.scoring.task_groups)
-    rows = dict(zip(normalized["parts"], part_rows or [], strict=False))
+    parts, part_rows = normalized["parts"], normalized.get("part_rows")
+    groups = group_parts(parts, part_rows, config.scoring.task_groups)
+    # Without the parts' rows, each score task counts its own (``score_group``).
+    rows = dict(zip(parts, part_rows, strict=True)) if len(part_rows or ()) == len(parts) else None
     return [
-        {"group": index, "parts": parts, "rows": sum(rows.get(part, 0) for part in parts)}
-        for index, parts in enumerate(groups)
+        {
+            "group": index,
+            "parts": group,
+            "rows": sum(rows[part] for part in group) if rows is not None else None,
+        }
+        for index, group in enumerate(groups)
     ]
 
 
@@ -136,7 +141,13 @@ def score_group(config: Config, day: str, group: dict[str, Any]) -> dict[str, An
     result["scoring_seconds"] = round(scored - started, 3)
     result["validation_tail_seconds"] = round(time.perf_counter() - scored, 3)
     result["group"] = group["group"]
-    log.info("scored %s group %d: %s", day, group["group"], result["labels"])
+    log.info(
+        "scored %s group %d: %s; validation ran %.1f s past the scoring",
+        day,
+        group["group"],
+        result["labels"],
+        result["validation_tail_seconds"],
+    )
     return _timed(result, started)
 
 

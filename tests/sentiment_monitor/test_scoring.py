@@ -148,3 +148,14 @@ def test_mapped_groups_combine_to_the_single_task_result(tmp_path: Path) -> None
     )
     assert combined["validation"] == [{"batch": i} for i in range(len(results))]
     assert [Path(p).name for p in combined["parts"]] == [Path(p).name for p in whole["parts"]]
+
+
+def test_each_score_group_knows_its_rows_or_counts_them(config) -> None:
+    """The rows decide whether a score task validates in a process of its own; without the
+    parts' rows they are left to the task to count, never taken for zero."""
+    from sentiment_monitor.pipeline import score_groups
+
+    normalized = {"parts": ["a", "b", "c"], "part_rows": [1, 2, 3]}
+    assert [g["rows"] for g in score_groups(config, "2026-11-01", normalized)] == [6]
+    assert score_groups(config, "2026-11-01", {"parts": ["a", "b"]})[0]["rows"] is None
+    assert score_groups(config, "2026-11-01", {"parts": [], "part_rows": []})[0]["rows"] == 0
