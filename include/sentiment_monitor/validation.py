@@ -229,11 +229,11 @@ def describe(config: Any) -> str:
 BATCH_ROWS = 200_000
 #: Up to this many rows, validate in this process (GX stays in it); above, in spawned workers.
 IN_PROCESS_ROWS = 60_000
-#: Rows per validation worker. Each worker imports GX (about 4 s of CPU, the workers side by
-#: side) and validates about 250,000 rows a second: a second worker pays off once it has a second
-#: of rows to do (a million rows on 2 cores: 7.5-8.1 s with one worker, 6.4-6.6 s with two; the
-#: largest process stays the same size, each worker's batches being bounded by BATCH_ROWS).
-WORKER_ROWS = 250_000
+#: Rows per validation worker in :func:`validate_parts`. Each worker imports GX (3.2-3.5 s of
+#: CPU); asked ``BOOLEAN_ONLY`` first, a million clean rows take about 3 s more in one worker.
+#: So a second worker saves no time at a million rows (6.5 s with one, 6.6-6.8 s with two, on 2
+#: cores) and costs an import: it starts only from a million rows a worker.
+WORKER_ROWS = 1_000_000
 
 _validator: Validator | None = None
 
