@@ -32,7 +32,6 @@ It prints a table and, as its last line, one JSON object with the numbers.
 from __future__ import annotations
 
 import argparse
-import concurrent.futures
 import itertools
 import json
 import os
@@ -432,30 +431,6 @@ FLOOR_TABLES: tuple[tuple[str, str], ...] = (
 )
 
 
-def _floor_insert(url: str, table: str, key: str, day: str, platforms: list[str]) -> float:
-    """Insert the day's rows of ``table`` (of ``platforms``) into ``floor_<table>``; seconds."""
-    import sqlalchemy as sa
-
-    from sentiment_monitor.warehouse import make_engine, tune
-
-    engine = make_engine(url)
-    try:
-        with engine.begin() as conn:
-            tune(conn)
-            started = time.perf_counter()
-            conn.execute(
-                sa.text(
-                    f"INSERT INTO floor_{table} SELECT * FROM {table}"
-                    f" WHERE day = CAST(:day AS DATE) AND platform = ANY(:platforms)"
-                    f" ORDER BY {key}"
-                ),
-                {"day": day, "platforms": platforms},
-            )
-            return time.perf_counter() - started
-    finally:
-        engine.dispose()
-
-
 def write_floor(url: str, day: str) -> dict[str, dict[str, Any]]:
     """What the night's bare writes cost on this server: the rows the night stored in each of
     :data:`FLOOR_TABLES`, inserted again (in key order, as the load and flag steps insert them)
@@ -469,12 +444,23 @@ def write_floor(url: str, day: str) -> dict[str, dict[str, Any]]:
     """
     import sqlalchemy as sa
 
-    from sentiment_monitor.warehouse import make_engine
+    from sentiment_monitor.warehouse import make_engine, side_by_side
 
     engine = make_engine(url)
     measured: dict[str, dict[str, Any]] = {}
     try:
         for table, key in FLOOR_TABLES:
+
+            def insert(conn: Any, platforms: list[str], table: str = table, key: str = key) -> None:
+                conn.execute(
+                    sa.text(
+                        f"INSERT INTO floor_{table} SELECT * FROM {table}"
+                        " WHERE day = CAST(:day AS DATE) AND platform = ANY(:platforms)"
+                        f" ORDER BY {key}"
+                    ),
+                    {"day": day, "platforms": platforms},
+                )
+
             with engine.begin() as conn:
                 conn.exec_driver_sql(f"DROP TABLE IF EXISTS floor_{table}")
                 conn.exec_driver_sql(f"CREATE TABLE floor_{table} (LIKE {table} INCLUDING ALL)")
@@ -484,19 +470,16 @@ def write_floor(url: str, day: str) -> dict[str, dict[str, Any]]:
                 ).scalar_one()
                 if options:  # e.g. the flags' fillfactor, which LIKE does not copy
                     conn.exec_driver_sql(f"ALTER TABLE floor_{table} SET ({', '.join(options)})")
-                platforms = list(
+                per_platform = dict(
                     conn.execute(
                         sa.text(
-                            f"SELECT DISTINCT platform FROM {table}"
-                            " WHERE day = CAST(:day AS DATE) ORDER BY platform"
+                            f"SELECT platform, COUNT(*) FROM {table}"
+                            " WHERE day = CAST(:day AS DATE) GROUP BY platform ORDER BY platform"
                         ),
                         {"day": day},
-                    ).scalars()
+                    ).all()
                 )
-                rows = conn.execute(
-                    sa.text(f"SELECT COUNT(*) FROM {table} WHERE day = CAST(:day AS DATE)"),
-                    {"day": day},
-                ).scalar_one()
+            platforms, rows = list(per_platform), sum(per_platform.values())
             entry: dict[str, Any] = {
                 "rows": rows,
                 "platforms": len(platforms),
@@ -509,15 +492,12 @@ def write_floor(url: str, day: str) -> dict[str, dict[str, Any]]:
                 with engine.begin() as conn:
                     conn.exec_driver_sql(f"TRUNCATE floor_{table}")
                 before, started = machine_cpu(), time.perf_counter()
-                with concurrent.futures.ThreadPoolExecutor(len(units)) as pool:
-                    futures = [
-                        pool.submit(_floor_insert, url, table, key, day, unit) for unit in units
-                    ]
+                with side_by_side(engine, insert, units) as futures:
                     for future in futures:
                         future.result()
                 seconds = time.perf_counter() - started
                 cpu = cpu_between(before, machine_cpu())
-                entry[way] = {"seconds": round(seconds, 2), "cpu_seconds": cpu["busy"]}
+                entry[way] = {"seconds": round(seconds, 3), "cpu_seconds": cpu["busy"]}
             with engine.begin() as conn:
                 written = conn.exec_driver_sql(f"SELECT COUNT(*) FROM floor_{table}").scalar_one()
                 conn.exec_driver_sql(f"DROP TABLE floor_{table}")
@@ -536,13 +516,9 @@ def design_floor(
     spent (:data:`PYTHON_STEPS`, as measured) plus the cheaper way of the bare writes
     (:func:`write_floor`), all cores busy all the time, every other statement free."""
     python = round(sum(cpu[step]["busy"] for step in PYTHON_STEPS if step in cpu), 1)
+    ways = ("one", "side_by_side")
     writes = round(
-        sum(
-            min(
-                way["cpu_seconds"] for name, way in entry.items() if name in ("one", "side_by_side")
-            )
-            for entry in floor.values()
-        ),
+        sum(min(entry[w]["cpu_seconds"] for w in ways if w in entry) for entry in floor.values()),
         1,
     )
     return {

@@ -117,15 +117,13 @@ def score_group(config: Config, day: str, group: dict[str, Any]) -> dict[str, An
     run the Great Expectations suites over each batch of its scored parts as soon as the batch
     is scored (``validation.AsScored``): the outcomes go with the result, for the validate
     step to decide on."""
-    from sentiment_monitor.validation import AsScored
+    from sentiment_monitor.validation import AsScored, part_rows
 
     started = time.perf_counter()
     name = f"group-{group['group']:03d}"
     rows = group.get("rows")
     if rows is None:  # a group planned without its rows: count them
-        import pyarrow.parquet as pq
-
-        rows = sum(pq.ParquetFile(part).metadata.num_rows for part in group["parts"])
+        rows = sum(part_rows(group["parts"]))
     with AsScored(staging_dir(config, day) / "validated" / name, day, rows) as checker:
         result = score_parts(
             group["parts"],
@@ -138,7 +136,6 @@ def score_group(config: Config, day: str, group: dict[str, Any]) -> dict[str, An
         scored = time.perf_counter()
         result["validation"] = checker.finish()
     # How long the suites ran on after the last part was scored (the rest ran beside scoring).
-    result["scoring_seconds"] = round(scored - started, 3)
     result["validation_tail_seconds"] = round(time.perf_counter() - scored, 3)
     result["group"] = group["group"]
     log.info(

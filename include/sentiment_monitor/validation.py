@@ -246,15 +246,23 @@ def _get_validator() -> Validator:
     return _validator
 
 
-def plan_batches(parts: list[str], workers: int) -> list[list[tuple[int, str]]]:
-    """Group consecutive parts into batches of about equal rows, ``(number, part)`` each.
+def part_rows(parts: list[str]) -> list[int]:
+    """The rows of each Parquet part, from its footer (no data read)."""
+    return [pq.ParquetFile(part).metadata.num_rows for part in parts]
+
+
+def plan_batches(
+    parts: list[str], workers: int, rows: list[int] | None = None
+) -> list[list[tuple[int, str]]]:
+    """Group consecutive parts into batches of about equal rows, ``(number, part)`` each
+    (``rows``: each part's, read from the parts when not given).
 
     About ``BATCH_ROWS`` rows per batch at most (a part is never split), and as few batches as
     that allows but at least one per worker above ``IN_PROCESS_ROWS`` rows. Batches are never
     cut smaller to even out the workers: a worker's peak memory follows its largest batch, so
     a day of a million rows and one of five million peak alike (about ``BATCH_ROWS`` a batch).
     """
-    rows = [pq.ParquetFile(part).metadata.num_rows for part in parts]
+    rows = part_rows(parts) if rows is None else rows
     total = sum(rows)
     count = -(-total // BATCH_ROWS)
     if workers > 1 and total > IN_PROCESS_ROWS:
@@ -399,10 +407,11 @@ def validate_parts(parts: list[str], out_dir: Path, day: str, workers: int = 1) 
     _prepare(out_dir)
     if not parts:
         return ValidateResult(day=day)
-    rows = sum(pq.ParquetFile(part).metadata.num_rows for part in parts)
+    sizes = part_rows(parts)
+    rows = sum(sizes)
     # Each worker imports GX (seconds of CPU): one more only for WORKER_ROWS more rows.
     processes = max(1, min(workers, len(parts), -(-rows // WORKER_ROWS)))
-    batches = plan_batches(parts, processes)
+    batches = plan_batches(parts, processes, sizes)
     if rows <= IN_PROCESS_ROWS:
         outcomes = [_validate_batch(batch, str(out_dir), day) for batch in batches]
     else:
@@ -441,10 +450,10 @@ class AsScored:
         _prepare(out_dir)
         self.out_dir, self.day = str(out_dir), day
         self._pool = spawn_pool(1) if rows > IN_PROCESS_ROWS else None
-        self._futures: list[Any] = []
-        if self._pool is not None:
-            self._futures.append(self._pool.submit(_warm_up))
-        self._batches: list[list[tuple[int, str]]] = []
+        # Started now, so the import overlaps the scoring; its error, if any, shows in finish().
+        self._import = self._pool.submit(_warm_up) if self._pool is not None else None
+        self._futures: list[Any] = []  # one per batch, in the pool
+        self._batches: list[list[tuple[int, str]]] = []  # in this process, validated at finish()
         self._done: dict[int, tuple[str, int]] = {}
         self._next = 0
         self._batch: list[tuple[int, str]] = []
@@ -475,8 +484,9 @@ class AsScored:
         if not self._batch:
             return
         batch, self._batch, self._rows = self._batch, [], 0
-        self._batches.append(batch)
-        if self._pool is not None:
+        if self._pool is None:
+            self._batches.append(batch)
+        else:
             self._futures.append(self._pool.submit(_validate_batch, batch, self.out_dir, self.day))
 
     def finish(self) -> list[dict[str, Any]]:
@@ -484,7 +494,7 @@ class AsScored:
         if self._done:
             raise ValueError(f"parts scored out of sequence: {sorted(self._done)}")
         self._submit()
-        if self._pool is None:
-            return [_validate_batch(batch, self.out_dir, self.day) for batch in self._batches]
+        if self._import is not None:
+            self._import.result()
         outcomes = [future.result() for future in self._futures]
-        return [outcome for outcome in outcomes if outcome is not None]
+        return outcomes + [_validate_batch(b, self.out_dir, self.day) for b in self._batches]
