@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from pathlib import Path
 
@@ -132,3 +133,64 @@ def test_statuses_survive_reruns_and_answered_questions_drop_off(setup) -> None:
     assert found[("4", "promoter")]["status"] == "resolved"
     assert found[("4", "promoter")]["note"] == "thanked"
     assert found[("4", "promoter")]["status_changed_at"] is not None
+
+
+def test_rank_sql_computes_what_python_does(warehouse_url: str) -> None:
+    """The SQL of recency and priority gives, on both databases, exactly the doubles and ranks
+    of :func:`recency` and :func:`priority`: the ageing, the shards and SQLite rank alike."""
+    from sentiment_monitor.flags import (
+        QUESTION_SEVERITY,
+        RECENCY_DAYS,
+        _params,
+        _priority_sql,
+        _recency_sql,
+        recency,
+    )
+    from sentiment_monitor.warehouse import ensure_schema
+
+    engine = make_engine(warehouse_url)
+    ensure_schema(engine)
+    grid = [
+        (kind, compound, followers, repeats, age)
+        for kind in ("promoter", "question")
+        for compound in (0.05, 0.5, 0.6125, 0.7003, 0.8475, 0.9999)
+        for followers in (None, 0, 7, 1_234, 99_999)
+        for repeats in (1, 2, 3, 5)
+        for age in range(-1, RECENCY_DAYS + 2)
+    ]
+    with engine.begin() as conn:
+        params = _params(conn, "2026-11-10", RULES)
+        ref = dt.date.fromisoformat("2026-11-10")
+        conn.exec_driver_sql(
+            "CREATE TEMP TABLE a (kind VARCHAR(16), compound DOUBLE PRECISION,"
+            " author_followers BIGINT, repeats INTEGER, latest_day DATE, n INTEGER)"
+        )
+        conn.execute(
+            sa.text("INSERT INTO a VALUES (:kind, :compound, :followers, :repeats, :day, :n)"),
+            [
+                {
+                    "kind": kind,
+                    "compound": compound,
+                    "followers": followers,
+                    "repeats": repeats,
+                    "day": (ref - dt.timedelta(days=age)).isoformat(),
+                    "n": n,
+                }
+                for n, (kind, compound, followers, repeats, age) in enumerate(grid)
+            ],
+        )
+        recency_sql = _recency_sql(conn, "a.latest_day")
+        rows = conn.execute(
+            sa.text(
+                f"SELECT n, {recency_sql}, {_priority_sql('a', 'a.repeats', recency_sql)}"
+                " FROM a ORDER BY n"
+            ),
+            params,
+        ).all()
+    assert len(rows) == len(grid)
+    for (n, got_recency, got_priority), (kind, compound, followers, repeats, age) in zip(
+        rows, grid, strict=True
+    ):
+        severity = QUESTION_SEVERITY if kind == "question" else compound
+        assert (n, got_recency) == (n, recency(age))
+        assert (n, got_priority) == (n, priority(severity, followers, repeats, RULES, age))
