@@ -14,6 +14,7 @@ from sentiment_monitor.bench import (
     create_database,
     drop_database,
     machine_cpu,
+    settle,
     summarize,
     table,
 )
@@ -130,6 +131,18 @@ def test_a_prefilled_night_is_rerun_on_a_copy_of_the_same_history(pg_url: str) -
             assert conn.execute("SELECT COUNT(*), SUM(n) FROM history").fetchone() == (1000, 500500)
     finally:
         drop_database(server, copy)
+
+
+def test_settle_puts_the_servers_dirty_buffers_on_disk_before_a_night(pg_url: str) -> None:
+    """Each measured night starts after a checkpoint (and a sync), not during the writeback of
+    what ran before it."""
+    server = pg_url.rsplit("/", 1)[0]
+    asked = "SELECT checkpoints_req FROM pg_stat_bgwriter"
+    with psycopg.connect(pg_url.replace("+psycopg", ""), autocommit=True) as conn:
+        before = conn.execute(asked).fetchone()[0]
+        settle(server)
+        conn.execute("SELECT pg_stat_clear_snapshot()")
+        assert conn.execute(asked).fetchone()[0] > before
 
 
 def _run(seconds: float) -> dict:
