@@ -1056,6 +1056,14 @@ def _load_share(
         if existing
         else ""
     )
+    key_order = "s.platform, s.mention_id"
+    if pg and share.platforms is not None and len(share.platforms) == 1:
+        # One platform: the ids alone, compared bytewise. PostgreSQL sorts text in the
+        # database's collation by strcoll (no abbreviated keys outside "C"), and led by a
+        # platform every row shares, each comparison went on to the id: Bluesky's 523,000 rows
+        # of the 1M night sorted in 1.4-1.6 s, 1.0-1.1 s this way. Ids of one platform have the
+        # same shape (digits; at:// URIs of one layout), so bytewise order is the index's order.
+        key_order = 's.mention_id COLLATE "C"'
     conn.execute(
         sa.text(
             f"""
@@ -1065,7 +1073,7 @@ def _load_share(
             LEFT JOIN stage_roots r
               ON r.platform = s.platform AND r.mention_id = s.mention_id
             {only_new}
-            ORDER BY s.platform, s.mention_id
+            ORDER BY {key_order}
             """
         )
     )
