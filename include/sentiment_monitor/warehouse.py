@@ -470,6 +470,25 @@ def _stage(conn: Connection, table: str, columns: Sequence[str], rows: Iterator[
         conn.exec_driver_sql(sql, batch)
 
 
+#: Staged text forms sent to PostgreSQL as the column's own type (binary COPY takes no text).
+_WIRE_TYPES: dict[str, pa.DataType] = {
+    "day": pa.date32(),  # YYYY-MM-DD
+    "created_at": pa.timestamp("us", tz="UTC"),  # validated: ISO 8601, microseconds, +00:00
+}
+
+
+def _on_the_wire(batch: pa.RecordBatch) -> pa.RecordBatch:
+    """``batch`` with the columns of :data:`_WIRE_TYPES` cast to those types (in C)."""
+    names = batch.schema.names
+    if not any(name in _WIRE_TYPES for name in names):
+        return batch
+    arrays = [
+        batch.column(i).cast(_WIRE_TYPES[name]) if name in _WIRE_TYPES else batch.column(i)
+        for i, name in enumerate(names)
+    ]
+    return pa.RecordBatch.from_arrays(arrays, names=names)
+
+
 def _stage_parts(
     conn: Connection,
     table: str,
@@ -480,25 +499,34 @@ def _stage_parts(
     """Bulk-load the ``columns`` of Parquet ``parts`` into ``table`` (with ``platforms``, only
     the rows of those platforms).
 
-    On PostgreSQL, pyarrow writes each record batch as CSV in C and ``COPY ... FORMAT csv``
-    reads it: no Python object per value (the text COPY built one string per cell, the load
-    step's largest cost). Strings are always quoted, so an empty string stays an empty string
-    and only an unquoted empty field is NULL; floats are written in shortest round-trip form,
-    so the stored doubles are the scored ones. SQLite keeps the row-by-row path.
+    On PostgreSQL, pgpq encodes each Arrow record batch in PostgreSQL's binary COPY format (in
+    Rust) and ``COPY ... FORMAT binary`` stores it: no Python object per value, and the server
+    parses no text. Against pyarrow's CSV, which this replaces, the server's side of staging
+    Bluesky's 523,000 posts of the 1M night went from 1.36-1.48 s to 0.62-0.70 s, encoding from
+    0.86-0.91 to 0.69 s; the staged rows are the same (an ``EXCEPT`` both ways: none). Values go
+    as they are: NULL stays NULL, an empty string stays empty, the doubles are the scored ones.
+    The columns' Arrow types must be those of ``table`` (strings to text columns, int64 to
+    BIGINT, :data:`_WIRE_TYPES` for the day and the time). SQLite keeps the row-by-row path.
     """
     if conn.dialect.name != "postgresql":
         _stage(conn, table, columns, _iter_rows(parts, columns, platforms))
         return
-    import pyarrow.csv as pacsv
+    if not parts:
+        return
+    from pgpq import ArrowToPostgresBinaryEncoder
 
+    stored = pq.read_schema(parts[0])
+    schema = pa.schema(
+        [stored.field(c).with_type(_WIRE_TYPES.get(c, stored.field(c).type)) for c in columns]
+    )
+    encoder = ArrowToPostgresBinaryEncoder(schema)
     raw = conn.connection.driver_connection
-    statement = f"COPY {table} ({', '.join(columns)}) FROM STDIN WITH (FORMAT csv)"
-    options = pacsv.WriteOptions(include_header=False, quoting_style="needed")
+    statement = f"COPY {table} ({', '.join(columns)}) FROM STDIN WITH (FORMAT binary)"
     with raw.cursor() as cursor, cursor.copy(statement) as copy:
+        copy.write(encoder.write_header())
         for batch in _batches(parts, columns, COPY_BATCH, platforms):
-            sink = pa.BufferOutputStream()
-            pacsv.write_csv(batch, sink, options)
-            copy.write(sink.getvalue().to_pybytes())
+            copy.write(encoder.write_batch(_on_the_wire(batch)))
+        copy.write(encoder.finish())
 
 
 def _create_stage(conn: Connection, name: str, like: str) -> None:

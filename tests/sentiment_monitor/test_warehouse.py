@@ -264,3 +264,97 @@ def test_the_night_leaves_its_day_in_the_planner_statistics(pg_url: str, two_day
                 ).scalar_one()
             assert actual > 0, table
             assert plan[0]["Plan"]["Plan Rows"] == actual, table
+
+
+def test_staging_stores_every_value_as_it_was_scored(warehouse_url: str, tmp_path: Path) -> None:
+    """The bulk path (binary COPY on PostgreSQL, rows on SQLite) keeps NULL apart from an empty
+    string, text with the characters CSV and COPY give meaning to, the exact doubles, the
+    microseconds and the day."""
+    import datetime as dt
+
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from sentiment_monitor.records import MENTION_COLUMNS, SCORED_SCHEMA
+    from sentiment_monitor.warehouse import _stage_parts, temp_table
+
+    texts = ['quote " comma , tab \t', "line\nbreak\r\n\\N \\. back\\slash", "émoji 😤 ü", ""]
+    rows = []
+    for i, text in enumerate(texts):
+        rows.append(
+            {
+                "platform": "bluesky" if i % 2 else "mastodon",
+                "mention_id": f"at://did:plc:x/app.bsky.feed.post/{i}"
+                if i % 2
+                else str(10**17 + i),
+                "day": "2026-11-10",
+                "author": f"author{i}",
+                "author_followers": [None, 0, 2**62, 7][i],
+                "created_at": f"2026-11-0{i + 1} 23:59:5{i}.{123456 + i:06d}+00:00",
+                "text": text,
+                "lang": [None, "", "en", "pt-br"][i],
+                "url": [None, "", "https://e.x/a?b=1,c", None][i],
+                "in_reply_to_id": [None, "1", None, ""][i],
+                "is_brand": i == 1,
+                "is_question": i == 2,
+                "mentions_brand": i != 3,
+                "source": "bench",
+                "compound": [0.1 + 0.2, -0.9999, None, 1e-17][i],
+                "pos": [0.3, 0.0, None, 1.0][i],
+                "neu": [0.7, 1.0, None, 0.0][i],
+                "neg": [0.0, 0.0, None, 0.0][i],
+                "label": ["positive", "negative", "unscored", "neutral"][i],
+                "score_note": [None, "", "lang 'xx': VADER reads English only", None][i],
+            }
+        )
+    part = tmp_path / "part.parquet"
+    pq.write_table(pa.Table.from_pylist(rows, SCORED_SCHEMA), part)
+    engine = make_engine(warehouse_url)
+    ensure_schema(engine)
+    with engine.begin() as conn:
+        temp_table(
+            conn,
+            "staged",
+            ", ".join(
+                f"{c} {t}"
+                for c, t in zip(
+                    MENTION_COLUMNS,
+                    [
+                        "VARCHAR(32)",
+                        "VARCHAR(512)",
+                        "{date_type}",
+                        "VARCHAR(512)",
+                        "BIGINT",
+                        "{timestamp_type}",
+                        "TEXT",
+                        "VARCHAR(32)",
+                        "TEXT",
+                        "VARCHAR(512)",
+                        "BOOLEAN",
+                        "BOOLEAN",
+                        "BOOLEAN",
+                        "VARCHAR(128)",
+                        "DOUBLE PRECISION",
+                        "DOUBLE PRECISION",
+                        "DOUBLE PRECISION",
+                        "DOUBLE PRECISION",
+                        "VARCHAR(16)",
+                        "TEXT",
+                    ],
+                    strict=True,
+                )
+            ),
+        )
+        _stage_parts(conn, "staged", MENTION_COLUMNS, [str(part)])
+        stored = conn.execute(
+            sa.text(f"SELECT {', '.join(MENTION_COLUMNS)} FROM staged ORDER BY author")
+        ).all()
+    assert len(stored) == len(rows)
+    for got, want in zip(stored, rows, strict=True):
+        got = dict(zip(MENTION_COLUMNS, got, strict=True))
+        if isinstance(got["day"], dt.date):  # PostgreSQL's own types, back in the staged form
+            got["day"] = got["day"].isoformat()
+            got["created_at"] = got["created_at"].astimezone(dt.UTC).isoformat(" ")
+        for flag in ("is_brand", "is_question", "mentions_brand"):
+            got[flag] = bool(got[flag])
+        assert got == want
