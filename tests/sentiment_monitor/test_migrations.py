@@ -222,3 +222,28 @@ def test_0007_gives_closed_flags_past_the_week_the_recency_they_now_age_to(
         priorities = set(conn.execute(sa.text("SELECT priority FROM flags")).scalars())
     assert found == {"old-closed": 0, "old-open": 0.5, "week-closed": 0.5, "newest": 1.0}
     assert priorities == {50}
+
+
+def test_0008_leaves_the_free_text_out_of_the_planner_statistics(pg_url: str) -> None:
+    """ANALYZE, the nightly one and autovacuum's, samples the keys, days and scores, not the
+    posts' texts, URLs and notes (nothing plans on them; sorting them cost every night)."""
+    engine = make_engine(pg_url)
+    ensure_schema(engine)
+    with engine.begin() as conn:
+        conn.execute(
+            sa.text(
+                "INSERT INTO mentions (platform, mention_id, day, author, created_at, text,"
+                " url, is_brand, is_question, mentions_brand, compound, label, source)"
+                " SELECT 'mastodon', CAST(g AS VARCHAR), DATE '2026-11-10', 'a' || (g % 7),"
+                " now(), repeat('word ', g % 40), 'https://e.x/' || g, false, false, true,"
+                " 0.5, 'positive', 'test' FROM generate_series(1, 500) g"
+            )
+        )
+        conn.exec_driver_sql("ANALYZE mentions")
+        sampled = set(
+            conn.execute(
+                sa.text("SELECT attname FROM pg_stats WHERE tablename = 'mentions'")
+            ).scalars()
+        )
+    assert {"platform", "mention_id", "day", "author", "compound", "label"} <= sampled
+    assert not {"text", "url", "score_note"} & sampled
