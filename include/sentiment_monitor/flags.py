@@ -701,7 +701,9 @@ def _fill_groups(conn: Connection) -> None:
             """
         )
     )
-    analyze(conn, "fl_groups")
+    # Statistics of the columns the statements below match on: with the times, counts and ids
+    # of every group too, 0.18-0.25 s a shard at 1M; these, 0.11 s.
+    analyze(conn, "fl_groups (platform, author, thread_key, kind, first_id, first_at)")
     # Only the groups that have such flags are written (an UPDATE rewrites every row it sets).
     held = f"""
         FROM flags f
