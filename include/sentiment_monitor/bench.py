@@ -594,7 +594,9 @@ def _pg_version(url: str) -> str:
     return f"{version}; {', '.join(settings)}"
 
 
-def _run_day(config: Path, url: str) -> dict[str, Any]:
+def _run_day(config: Path, url: str, server: str) -> dict[str, Any]:
+    """``run_day`` into ``url`` in a measured child, once ``server`` has settled."""
+    settle(server)
     command = [
         sys.executable,
         "-m",
@@ -616,7 +618,9 @@ def _run_day(config: Path, url: str) -> dict[str, Any]:
     return measured
 
 
-def _run_dag(config: Path, url: str) -> dict[str, Any]:
+def _run_dag(config: Path, url: str, server: str) -> dict[str, Any]:
+    """The Airflow DAG into ``url`` in a measured child, once ``server`` has settled."""
+    settle(server)
     env = _env()
     env["SENTIMENT_CONFIG"] = str(config)
     env["AIRFLOW_CONN_SENTIMENT_WAREHOUSE"] = url
@@ -708,8 +712,7 @@ def main(argv: list[str] | None = None) -> int:
         databases.append(name)
         result["postgresql_version"] = _pg_version(url)
         log(f"run_day into PostgreSQL ({url})  load {os.getloadavg()[0]:.2f}")
-        settle(args.pg)
-        pg = _run_day(pg_config, url)
+        pg = _run_day(pg_config, url, args.pg)
         result["postgresql"] = pg
         log(
             "the night's bare writes into empty copies of its tables"
@@ -732,16 +735,14 @@ def main(argv: list[str] | None = None) -> int:
                     name_e = f"sentiment_bench_{os.getpid()}_empty{pair + 1}"
                     url_e = create_database(args.pg, name_e)
                     databases.append(name_e)
-                    settle(args.pg)
-                    empty = _run_day(pg_config, url_e)
+                    empty = _run_day(pg_config, url_e, args.pg)
                 url_h = url2  # the last pair runs on the prefilled database, the others copies
                 if pair < args.pairs - 1:
                     name_h = f"sentiment_bench_{os.getpid()}_prefill{pair + 1}"
                     url_h = create_database(args.pg, name_h, template=name2)
                     databases.append(name_h)
                 log(f"run_day on the prefilled warehouse  load {os.getloadavg()[0]:.2f}")
-                settle(args.pg)
-                history = _run_day(cfg, url_h)
+                history = _run_day(cfg, url_h, args.pg)
                 nights.append({"empty": empty, "prefilled": history})
             pre = nights[0]["prefilled"]
             pre["prefill_rows"] = args.prefill
@@ -768,16 +769,14 @@ def main(argv: list[str] | None = None) -> int:
             databases.append(name3)
             log(f"the Airflow DAG (cli run-dag)  load {os.getloadavg()[0]:.2f}")
             cfg = write_config(workdir / "bench-dag.yaml", exports, workdir / "staging-dag")
-            settle(args.pg)
-            result["dag"] = _run_dag(cfg, url3)
+            result["dag"] = _run_dag(cfg, url3, args.pg)
         if not args.no_sqlite:
             log(f"run_day into SQLite  load {os.getloadavg()[0]:.2f}")
             db = workdir / "warehouse.db"
             for suffix in ("", "-wal", "-shm"):
                 Path(f"{db}{suffix}").unlink(missing_ok=True)
             cfg = write_config(workdir / "bench-sqlite.yaml", exports, workdir / "staging-sqlite")
-            settle(args.pg)
-            result["sqlite"] = _run_day(cfg, f"sqlite:///{db}")
+            result["sqlite"] = _run_day(cfg, f"sqlite:///{db}", args.pg)
         log(f"vaderSentiment reference loop over every scored text  load {os.getloadavg()[0]:.2f}")
         scored = sorted(
             str(p) for p in (workdir / "staging-pg" / BENCH_DAY / "scored").rglob("*.parquet")

@@ -470,23 +470,12 @@ def _stage(conn: Connection, table: str, columns: Sequence[str], rows: Iterator[
         conn.exec_driver_sql(sql, batch)
 
 
-#: Staged text forms sent to PostgreSQL as the column's own type (binary COPY takes no text).
+#: Staged text forms sent to PostgreSQL as the column's own type (binary COPY takes no text;
+#: each batch is cast in C).
 _WIRE_TYPES: dict[str, pa.DataType] = {
     "day": pa.date32(),  # YYYY-MM-DD
     "created_at": pa.timestamp("us", tz="UTC"),  # validated: ISO 8601, microseconds, +00:00
 }
-
-
-def _on_the_wire(batch: pa.RecordBatch) -> pa.RecordBatch:
-    """``batch`` with the columns of :data:`_WIRE_TYPES` cast to those types (in C)."""
-    names = batch.schema.names
-    if not any(name in _WIRE_TYPES for name in names):
-        return batch
-    arrays = [
-        batch.column(i).cast(_WIRE_TYPES[name]) if name in _WIRE_TYPES else batch.column(i)
-        for i, name in enumerate(names)
-    ]
-    return pa.RecordBatch.from_arrays(arrays, names=names)
 
 
 def _stage_parts(
@@ -525,7 +514,7 @@ def _stage_parts(
     with raw.cursor() as cursor, cursor.copy(statement) as copy:
         copy.write(encoder.write_header())
         for batch in _batches(parts, columns, COPY_BATCH, platforms):
-            copy.write(encoder.write_batch(_on_the_wire(batch)))
+            copy.write(encoder.write_batch(batch.cast(schema)))
         copy.write(encoder.finish())
 
 

@@ -276,7 +276,7 @@ def test_staging_stores_every_value_as_it_was_scored(warehouse_url: str, tmp_pat
     import pyarrow.parquet as pq
 
     from sentiment_monitor.records import MENTION_COLUMNS, SCORED_SCHEMA
-    from sentiment_monitor.warehouse import _stage_parts, temp_table
+    from sentiment_monitor.warehouse import _create_stage, _stage_parts
 
     texts = ['quote " comma , tab \t', "line\nbreak\r\n\\N \\. back\\slash", "émoji 😤 ü", ""]
     rows = []
@@ -312,39 +312,7 @@ def test_staging_stores_every_value_as_it_was_scored(warehouse_url: str, tmp_pat
     engine = make_engine(warehouse_url)
     ensure_schema(engine)
     with engine.begin() as conn:
-        temp_table(
-            conn,
-            "staged",
-            ", ".join(
-                f"{c} {t}"
-                for c, t in zip(
-                    MENTION_COLUMNS,
-                    [
-                        "VARCHAR(32)",
-                        "VARCHAR(512)",
-                        "{date_type}",
-                        "VARCHAR(512)",
-                        "BIGINT",
-                        "{timestamp_type}",
-                        "TEXT",
-                        "VARCHAR(32)",
-                        "TEXT",
-                        "VARCHAR(512)",
-                        "BOOLEAN",
-                        "BOOLEAN",
-                        "BOOLEAN",
-                        "VARCHAR(128)",
-                        "DOUBLE PRECISION",
-                        "DOUBLE PRECISION",
-                        "DOUBLE PRECISION",
-                        "DOUBLE PRECISION",
-                        "VARCHAR(16)",
-                        "TEXT",
-                    ],
-                    strict=True,
-                )
-            ),
-        )
+        _create_stage(conn, "staged", "mentions")  # as the load stages: like mentions
         _stage_parts(conn, "staged", MENTION_COLUMNS, [str(part)])
         stored = conn.execute(
             sa.text(f"SELECT {', '.join(MENTION_COLUMNS)} FROM staged ORDER BY author")
