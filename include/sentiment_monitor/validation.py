@@ -294,7 +294,10 @@ def _validate_batch(batch: list[tuple[int, str]], out_dir: str, day: str) -> dic
     if failed:
         return {"parts": names, "batch_failed": failed}
     needed = sorted(set(ROW_COLUMNS) | set(BATCH_COLUMNS))
-    table = pa.concat_tables([pq.read_table(part, columns=needed) for _, part in batch])
+    tables = [pq.read_table(part, columns=needed) for _, part in batch]
+    sizes = [part.num_rows for part in tables]
+    table = pa.concat_tables(tables)
+    del tables
     failed = validator.batch_failures(table.select(list(BATCH_COLUMNS)).to_pandas())
     if failed:
         return {"parts": names, "batch_failed": failed}
@@ -302,8 +305,7 @@ def _validate_batch(batch: list[tuple[int, str]], out_dir: str, day: str) -> dic
     del table
     results = []
     offset = 0
-    for number, part in batch:
-        rows = pq.ParquetFile(part).metadata.num_rows
+    for (number, part), rows in zip(batch, sizes, strict=True):
         mine = {i - offset: failures[i] for i in failures if offset <= i < offset + rows}
         offset += rows
         results.append(_write_part(number, part, mine, Path(out_dir), day) | {"rows": rows})
