@@ -204,6 +204,32 @@ def test_a_closed_flag_stays_closed_and_a_relapse_links_to_it(setup) -> None:
     assert found[("103", "detractor")]["previous_mention_id"] is None
 
 
+def test_a_touched_flag_whose_post_moved_to_another_thread_stays_and_raises_nothing(
+    setup,
+) -> None:
+    # A corrected export makes grumpy's own-thread post 103 a reply to the brand's post: its
+    # thread is now 100, where grumpy's flag 101 already is. The in-progress flag keyed by 103
+    # is people's and stays as they left it; the group it was is not raised again under its key.
+    exports, config, url = setup
+    write_day(exports, "2026-11-01", DAY1)
+    run_day("2026-11-01", config=config, url=url)
+    assert set_status(make_engine(url), "mastodon", "103", "detractor", status="in_progress")
+    before = flags_of(url)
+    corrected = [
+        dict(r, in_reply_to_id="100", created_at="2026-11-01T08:30:00Z") if r["id"] == "103" else r
+        for r in DAY1
+    ]
+    write_day(exports, "2026-11-01", corrected)
+    run_day("2026-11-01", config=config, url=url)
+    after = flags_of(url)  # the night ran: no second flag under 103's key
+    kept = after[("103", "detractor")]
+    assert (kept["status"], kept["thread_root_id"], kept["posts"]) == ("in_progress", "103", 1)
+    assert kept["priority"] == before[("103", "detractor")]["priority"]
+    # 103 is now the first post of grumpy's thread under the brand's post, so that thread's
+    # group is keyed by 103, which the in-progress flag holds: it is not raised under it.
+    assert sorted(after) == [("103", "detractor"), ("104", "detractor")]
+
+
 def test_set_status_records_who_changed_what_and_when(setup) -> None:
     exports, config, url = setup
     write_day(exports, "2026-11-01", DAY1)
