@@ -80,7 +80,6 @@ from sqlalchemy.engine import Connection, Engine
 
 from sentiment_monitor.config import FlagRules
 from sentiment_monitor.warehouse import (
-    PER_ROW,
     analyze,
     day_param,
     ensure_schema,
@@ -707,9 +706,7 @@ def _fill_groups(conn: Connection) -> None:
     # here (set just below, for the few groups an open flag holds): without it the planner took
     # "holder_id IS NULL" for 0.5% of the groups, and the flags' INSERT probed fl_score once
     # per new flag where it should hash it.
-    analyze(
-        conn, "fl_groups (platform, author, thread_key, kind, first_id, first_at, holder_id)"
-    )
+    analyze(conn, "fl_groups (platform, author, thread_key, kind, first_id, first_at, holder_id)")
     # Only the groups that have such flags are written (an UPDATE rewrites every row it sets).
     held = f"""
         FROM flags f
@@ -946,12 +943,13 @@ def _write_flags(conn: Connection, params: dict[str, Any]) -> tuple[int, int, se
     and the days whose flags changed."""
     priority_new, reason_new = _rank_sql(conn, "g")
     # A group nobody holds whose first post keys a flag already (a touched flag left in another
-    # thread when its post's thread changed) raises nothing: that flag stays as people left it.
-    # Checked by one primary-key probe per new flag (PER_ROW keeps PostgreSQL from hashing every
-    # flag of the warehouse), not ON CONFLICT DO NOTHING, whose speculative insertion cost more;
-    # and inserted in key order, as the index and the heap are filled cheapest (128,000 flags
-    # on one connection: 2.1-2.3 s as it was, 1.4-1.5 s so).
-    per_row = PER_ROW if _pg(conn) else ""
+    # thread when its post's thread changed) raises nothing: that flag stays as people left it
+    # (ON CONFLICT: the primary key decides, whatever the planner thinks of ``flags``; a NOT
+    # EXISTS probe instead, on a first night's empty, never analyzed table, was sometimes
+    # planned on (platform, author, kind) with only platform and kind to match, which scanned
+    # every flag the shards had inserted so far for every new flag: 15 s for 25,000). The new
+    # flags go in in key order, which fills the index and the heap cheapest (with fl_groups'
+    # holder_id statistics, the slower shard's INSERT at 1M: 3.58-3.65 s before, 3.21-3.28 s).
     conn.execute(
         sa.text(
             f"""
@@ -973,11 +971,9 @@ def _write_flags(conn: Connection, params: dict[str, Any]) -> tuple[int, int, se
             ) g
             JOIN fl_score r ON r.platform = g.platform AND r.mention_id = g.mention_id
                            AND r.kind = g.kind
-            WHERE r.is_new = 1 AND NOT EXISTS (
-                SELECT 1 FROM flags f
-                WHERE f.platform = g.platform AND f.mention_id = g.mention_id
-                  AND f.kind = g.kind {per_row})
+            WHERE r.is_new = 1
             ORDER BY g.platform, g.mention_id, g.kind
+            ON CONFLICT (platform, mention_id, kind) DO NOTHING
             """
         ),
         params,
