@@ -207,9 +207,9 @@ def test_a_closed_flag_stays_closed_and_a_relapse_links_to_it(setup) -> None:
 def test_a_touched_flag_whose_post_moved_to_another_thread_stays_and_raises_nothing(
     setup,
 ) -> None:
-    # A corrected export makes grumpy's own-thread post 103 a reply to the brand's post: its
-    # thread is now 100, where grumpy's flag 101 already is. The in-progress flag keyed by 103
-    # is people's and stays as they left it; the group it was is not raised again under its key.
+    # A corrected export makes grumpy's own-thread post 103 a reply to the brand's post, posted
+    # before 101: 103 now starts grumpy's thread under it. The in-progress flag keyed by 103 is
+    # people's: it stays as they left it, and the night does not fail on its key.
     exports, config, url = setup
     write_day(exports, "2026-11-01", DAY1)
     run_day("2026-11-01", config=config, url=url)
@@ -225,8 +225,8 @@ def test_a_touched_flag_whose_post_moved_to_another_thread_stays_and_raises_noth
     kept = after[("103", "detractor")]
     assert (kept["status"], kept["thread_root_id"], kept["posts"]) == ("in_progress", "103", 1)
     assert kept["priority"] == before[("103", "detractor")]["priority"]
-    # 103 is now the first post of grumpy's thread under the brand's post, so that thread's
-    # group is keyed by 103, which the in-progress flag holds: it is not raised under it.
+    # That thread's group is keyed by 103 now, a key the in-progress flag holds: it is not
+    # raised, and the untouched flag 101 that held the thread before gave way to it.
     assert sorted(after) == [("103", "detractor"), ("104", "detractor")]
 
 
