@@ -943,13 +943,11 @@ def _write_flags(conn: Connection, params: dict[str, Any]) -> tuple[int, int, se
     and the days whose flags changed."""
     priority_new, reason_new = _rank_sql(conn, "g")
     # A group nobody holds whose first post keys a flag already (a touched flag left in another
-    # thread when its post's thread changed) raises nothing: that flag stays as people left it
-    # (ON CONFLICT: the primary key decides, whatever the planner thinks of ``flags``; a NOT
-    # EXISTS probe instead, on a first night's empty, never analyzed table, was sometimes
-    # planned on (platform, author, kind) with only platform and kind to match, which scanned
-    # every flag the shards had inserted so far for every new flag: 15 s for 25,000). The new
-    # flags go in in key order, which fills the index and the heap cheapest (with fl_groups'
-    # holder_id statistics, the slower shard's INSERT at 1M: 3.58-3.65 s before, 3.21-3.28 s).
+    # thread when its post's thread changed) raises nothing: that flag stays as people left it.
+    # ON CONFLICT, not a NOT EXISTS probe: the primary key decides whatever the planner makes
+    # of ``flags`` (on a first night's empty, never analyzed table a probe was sometimes planned
+    # on (platform, author, kind) matching only platform and kind: quadratic in the night's
+    # flags). Inserted in key order, which fills the index and the heap cheapest.
     conn.execute(
         sa.text(
             f"""

@@ -295,7 +295,7 @@ def _validate_batch(batch: list[tuple[int, str]], out_dir: str, day: str) -> dic
         return {"parts": names, "batch_failed": failed}
     needed = sorted(set(ROW_COLUMNS) | set(BATCH_COLUMNS))
     tables = [pq.read_table(part, columns=needed) for _, part in batch]
-    sizes = [part.num_rows for part in tables]
+    sizes = [read.num_rows for read in tables]
     table = pa.concat_tables(tables)
     del tables
     failed = validator.batch_failures(table.select(list(BATCH_COLUMNS)).to_pandas())
