@@ -86,6 +86,7 @@ from sentiment_monitor.warehouse import (
     lock_warehouse,
     parallel_connections,
     probe_each,
+    refresh_statistics,
     side_by_side,
     temp_table,
     timestamp_param,
@@ -422,17 +423,17 @@ def flag_day(engine: Engine, day: str, rules: FlagRules, shards: int | None = No
                 with side_by_side(engine, shard_work, shards_of) as futures:
                     shard_results = [future.result() for future in futures]
                 aged = ageing.result()
+        touched: set[str] = set()
+        for raised, withdrawn, reranked, days in shard_results:
+            for kind, number in raised.items():
+                result.raised[kind] += number
+            result.withdrawn += withdrawn
+            result.reranked += reranked
+            touched |= days
         # Statistics that know tonight's flags, for the marts next and for a rerun: planned
         # without them, a rerun's statements took tonight's flags for none (see
-        # warehouse.analyze). A fixed-size sample: the same cost on any warehouse.
-        analyze(conn, "flags")
-    touched: set[str] = set()
-    for raised, withdrawn, reranked, days in shard_results:
-        for kind, number in raised.items():
-            result.raised[kind] += number
-        result.withdrawn += withdrawn
-        result.reranked += reranked
-        touched |= days
+        # warehouse.analyze). The re-ranked flags move no column the planner matches on.
+        refresh_statistics(conn, "flags", sum(result.raised.values()) + result.withdrawn)
     result.reranked += aged
     result.touched_days = sorted(touched | {day})
     return result

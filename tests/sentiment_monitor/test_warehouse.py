@@ -266,6 +266,66 @@ def test_the_night_leaves_its_day_in_the_planner_statistics(pg_url: str, two_day
             assert plan[0]["Plan"]["Plan Rows"] == actual, table
 
 
+def _mentions_of_days(conn: sa.Connection, first: int, last: int, day: str) -> None:
+    """Mentions ``first``..``last`` on ``day``, 200 authors among them."""
+    conn.execute(
+        sa.text(
+            "INSERT INTO mentions (platform, mention_id, day, author, created_at, text,"
+            " is_brand, is_question, mentions_brand, compound, label, source)"
+            " SELECT 'mastodon', CAST(g AS VARCHAR), CAST(:day AS DATE), 'a' || (g % 200),"
+            " CAST(:day AS DATE) + make_interval(secs => g % 86400), 'post', false, false,"
+            " true, 0.5, 'positive', 'test' FROM generate_series(CAST(:first AS INTEGER), CAST(:last AS INTEGER)) g"
+        ),
+        {"first": first, "last": last, "day": day},
+    )
+
+
+def _estimated_rows(conn: sa.Connection, day: str) -> float:
+    plan = conn.execute(
+        sa.text(f"EXPLAIN (FORMAT JSON) SELECT * FROM mentions WHERE day = '{day}'")
+    ).scalar_one()
+    return plan[0]["Plan"]["Plan Rows"]
+
+
+def test_a_small_night_on_a_large_warehouse_refreshes_only_the_statistics_it_moves(
+    pg_url: str,
+) -> None:
+    """A night that adds a few percent to a table samples only the columns a new day lies
+    outside of, on a small sample: the planner then knows the night's size, and the other
+    columns keep the statistics they had. A first night, or one that changes more than a tenth
+    of the table, samples every column."""
+    from sentiment_monitor.warehouse import refresh_statistics
+
+    engine = make_engine(pg_url)
+    ensure_schema(engine)
+    author_stats = "SELECT n_distinct, most_common_vals::text FROM pg_stats WHERE tablename ="
+    author_stats += " 'mentions' AND attname = 'author'"
+    with engine.begin() as conn:
+        _mentions_of_days(conn, 1, 30_000, "2026-11-01")
+        assert refresh_statistics(conn, "mentions", 30_000) == "all"  # never analyzed
+        authors_before = conn.execute(sa.text(author_stats)).one()
+    with engine.begin() as conn:
+        # 1,500 posts of a new day, 300 new authors: 5% of the table.
+        conn.execute(
+            sa.text(
+                "INSERT INTO mentions (platform, mention_id, day, author, created_at, text,"
+                " is_brand, is_question, mentions_brand, compound, label, source)"
+                " SELECT 'bluesky', 'n' || g, DATE '2026-11-02', 'new' || (g % 300),"
+                " TIMESTAMPTZ '2026-11-02 12:00:00+00', 'post', false, false, true, -0.5,"
+                " 'negative', 'test' FROM generate_series(1, 1500) g"
+            )
+        )
+        assert _estimated_rows(conn, "2026-11-02") < 150  # the day is unknown: a handful
+        assert refresh_statistics(conn, "mentions", 1_500) == "night"
+        assert 750 <= _estimated_rows(conn, "2026-11-02") <= 3_000
+        assert conn.execute(sa.text(author_stats)).one() == authors_before
+        assert conn.execute(sa.text("SHOW default_statistics_target")).scalar_one() == "100"
+        # More than a tenth of the table: every column.
+        _mentions_of_days(conn, 30_001, 36_000, "2026-11-03")
+        assert refresh_statistics(conn, "mentions", 6_000) == "all"
+        assert conn.execute(sa.text(author_stats)).one() != authors_before
+
+
 def test_staging_stores_every_value_as_it_was_scored(warehouse_url: str, tmp_path: Path) -> None:
     """The bulk path (binary COPY on PostgreSQL, rows on SQLite) keeps NULL apart from an empty
     string, text with the characters CSV and COPY give meaning to, the exact doubles, the
