@@ -585,9 +585,9 @@ def refresh_statistics(conn: Connection, table: str, changed: int) -> str:
     :data:`FULL_STATISTICS_SHARE`, gets statistics of every column. Otherwise only the columns
     of :data:`NIGHT_STATISTICS` are sampled, on :data:`NIGHT_STATISTICS_TARGET`: on ten million
     mentions a full ``ANALYZE`` took 0.4-0.7 s a night (30,000 rows, each read from its own
-    page), these 0.04-0.1 s, while the other columns' statistics hold the same shares of a
-    table 10% larger. Their drift over many nights is autovacuum's, which analyzes a table once
-    10% of it changed (on by default; with it off, run ``ANALYZE`` now and then).
+    page), these 0.07-0.2 s. What the other columns' statistics say of a table a few percent
+    larger still holds; their drift over many nights is autovacuum's, which analyzes a table
+    once a tenth of it changed (on by default; with it off, run ``ANALYZE`` now and then).
     """
     if conn.dialect.name != "postgresql":
         return ""

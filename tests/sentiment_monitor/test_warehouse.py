@@ -274,7 +274,8 @@ def _mentions_of_days(conn: sa.Connection, first: int, last: int, day: str) -> N
             " is_brand, is_question, mentions_brand, compound, label, source)"
             " SELECT 'mastodon', CAST(g AS VARCHAR), CAST(:day AS DATE), 'a' || (g % 200),"
             " CAST(:day AS DATE) + make_interval(secs => g % 86400), 'post', false, false,"
-            " true, 0.5, 'positive', 'test' FROM generate_series(CAST(:first AS INTEGER), CAST(:last AS INTEGER)) g"
+            " true, 0.5, 'positive', 'test'"
+            " FROM generate_series(CAST(:first AS INTEGER), CAST(:last AS INTEGER)) g"
         ),
         {"first": first, "last": last, "day": day},
     )
