@@ -432,7 +432,7 @@ def flag_day(engine: Engine, day: str, rules: FlagRules, shards: int | None = No
             touched |= days
         # Statistics that know tonight's flags, for the marts next and for a rerun: planned
         # without them, a rerun's statements took tonight's flags for none (see
-        # warehouse.analyze). The re-ranked flags move no column the planner matches on.
+        # warehouse.refresh_statistics). The re-ranked flags move no column it samples.
         refresh_statistics(conn, "flags", sum(result.raised.values()) + result.withdrawn)
     result.reranked += aged
     result.touched_days = sorted(touched | {day})

@@ -596,18 +596,13 @@ def refresh_statistics(conn: Connection, table: str, changed: int) -> str:
         {"table": table},
     ).scalar_one()
     if known <= 0 or changed > FULL_STATISTICS_SHARE * known:
-        conn.exec_driver_sql(f"ANALYZE {table}")
+        analyze(conn, table)
         return "all"
-    before = conn.execute(sa.text("SHOW default_statistics_target")).scalar_one()
-    conn.execute(
-        sa.text("SELECT set_config('default_statistics_target', :target, true)"),
-        {"target": str(NIGHT_STATISTICS_TARGET)},
-    )
-    conn.exec_driver_sql(f"ANALYZE {table} ({', '.join(NIGHT_STATISTICS[table])})")
-    conn.execute(
-        sa.text("SELECT set_config('default_statistics_target', :target, true)"),
-        {"target": before},
-    )
+    target = "SELECT current_setting('default_statistics_target'),"
+    target += " set_config('default_statistics_target', :target, true)"
+    before = conn.execute(sa.text(target), {"target": str(NIGHT_STATISTICS_TARGET)}).scalar_one()
+    analyze(conn, f"{table} ({', '.join(NIGHT_STATISTICS[table])})")
+    conn.execute(sa.text(target), {"target": before})
     return "night"
 
 

@@ -266,18 +266,20 @@ def test_the_night_leaves_its_day_in_the_planner_statistics(pg_url: str, two_day
             assert plan[0]["Plan"]["Plan Rows"] == actual, table
 
 
-def _mentions_of_days(conn: sa.Connection, first: int, last: int, day: str) -> None:
-    """Mentions ``first``..``last`` on ``day``, 200 authors among them."""
+def _mentions_of_day(
+    conn: sa.Connection, first: int, last: int, day: str, author: str = "a", authors: int = 200
+) -> None:
+    """Mentions ``<author>first``..``<author>last`` on ``day``, by ``authors`` authors."""
     conn.execute(
         sa.text(
             "INSERT INTO mentions (platform, mention_id, day, author, created_at, text,"
             " is_brand, is_question, mentions_brand, compound, label, source)"
-            " SELECT 'mastodon', CAST(g AS VARCHAR), CAST(:day AS DATE), 'a' || (g % 200),"
+            " SELECT 'mastodon', :author || g, CAST(:day AS DATE), :author || (g % :authors),"
             " CAST(:day AS DATE) + make_interval(secs => g % 86400), 'post', false, false,"
             " true, 0.5, 'positive', 'test'"
             " FROM generate_series(CAST(:first AS INTEGER), CAST(:last AS INTEGER)) g"
         ),
-        {"first": first, "last": last, "day": day},
+        {"first": first, "last": last, "day": day, "author": author, "authors": authors},
     )
 
 
@@ -302,27 +304,19 @@ def test_a_small_night_on_a_large_warehouse_refreshes_only_the_statistics_it_mov
     author_stats = "SELECT n_distinct, most_common_vals::text FROM pg_stats WHERE tablename ="
     author_stats += " 'mentions' AND attname = 'author'"
     with engine.begin() as conn:
-        _mentions_of_days(conn, 1, 30_000, "2026-11-01")
+        _mentions_of_day(conn, 1, 30_000, "2026-11-01")
         assert refresh_statistics(conn, "mentions", 30_000) == "all"  # never analyzed
         authors_before = conn.execute(sa.text(author_stats)).one()
     with engine.begin() as conn:
         # 1,500 posts of a new day, 300 new authors: 5% of the table.
-        conn.execute(
-            sa.text(
-                "INSERT INTO mentions (platform, mention_id, day, author, created_at, text,"
-                " is_brand, is_question, mentions_brand, compound, label, source)"
-                " SELECT 'bluesky', 'n' || g, DATE '2026-11-02', 'new' || (g % 300),"
-                " TIMESTAMPTZ '2026-11-02 12:00:00+00', 'post', false, false, true, -0.5,"
-                " 'negative', 'test' FROM generate_series(1, 1500) g"
-            )
-        )
+        _mentions_of_day(conn, 1, 1_500, "2026-11-02", author="new", authors=300)
         assert _estimated_rows(conn, "2026-11-02") < 150  # the day is unknown: a handful
         assert refresh_statistics(conn, "mentions", 1_500) == "night"
         assert 750 <= _estimated_rows(conn, "2026-11-02") <= 3_000
         assert conn.execute(sa.text(author_stats)).one() == authors_before
         assert conn.execute(sa.text("SHOW default_statistics_target")).scalar_one() == "100"
         # More than a tenth of the table: every column.
-        _mentions_of_days(conn, 30_001, 36_000, "2026-11-03")
+        _mentions_of_day(conn, 30_001, 36_000, "2026-11-03")
         assert refresh_statistics(conn, "mentions", 6_000) == "all"
         assert conn.execute(sa.text(author_stats)).one() != authors_before
 
