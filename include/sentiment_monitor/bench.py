@@ -42,6 +42,7 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -524,6 +525,50 @@ def write_floor(url: str, day: str) -> dict[str, dict[str, Any]]:
     return measured
 
 
+def history_pairs(
+    server: str,
+    history: str,
+    pairs: int,
+    *,
+    first_empty: dict[str, Any],
+    empty_night: Callable[[str], dict[str, Any]],
+    history_night: Callable[[str], dict[str, Any]],
+    keep: bool = False,
+    log: Callable[[str], None] = lambda _message: None,
+) -> list[dict[str, Any]]:
+    """``--pairs``: the night on an empty warehouse and on the ``history`` database, ``pairs``
+    times, alternating; each night ``{"empty": ..., "prefilled": ...}``, from the night
+    functions (given a database URL).
+
+    The first pair's empty night is ``first_empty`` (the headline run); each later one runs on
+    a new empty database. Every history night but the last runs on a copy of ``history`` (file
+    by file), so each pair starts from the same warehouse; the last runs on ``history`` itself.
+    A pair's databases are dropped once its night is measured (unless ``keep``): a copy of a
+    10M history is about 5 GB, and kept to the end they filled the page cache the later nights
+    ran with (11 GB after three pairs).
+    """
+    nights: list[dict[str, Any]] = []
+    for pair in range(pairs):
+        made: list[str] = []
+        try:
+            empty = first_empty
+            if pair:  # the empty night again, then the history night again
+                log(f"run_day into an empty warehouse, pair {pair + 1}")
+                made.append(f"{history}_empty{pair + 1}")
+                empty = empty_night(create_database(server, made[-1]))
+            url = f"{server}/{history}"
+            if pair < pairs - 1:
+                made.append(f"{history}{pair + 1}")
+                url = create_database(server, made[-1], template=history)
+            log(f"run_day on the prefilled warehouse  load {os.getloadavg()[0]:.2f}")
+            nights.append({"empty": empty, "prefilled": history_night(url)})
+        finally:
+            if not keep:
+                for name in made:
+                    drop_database(server, name)
+    return nights
+
+
 def design_floor(
     cpu: dict[str, dict[str, float]], floor: dict[str, dict[str, Any]], cores: int
 ) -> dict[str, Any]:
@@ -727,23 +772,16 @@ def main(argv: list[str] | None = None) -> int:
             log(f"prefilling {args.prefill:,} earlier mentions")
             fill, flags = prefill(url2, args.prefill, BENCH_DAY)
             cfg = write_config(workdir / "bench-prefill.yaml", exports, workdir / "staging-pf")
-            nights: list[dict[str, Any]] = []
-            for pair in range(args.pairs):
-                empty = pg
-                if pair:  # the empty night again, then the history night again
-                    log(f"run_day into an empty warehouse, pair {pair + 1}")
-                    name_e = f"sentiment_bench_{os.getpid()}_empty{pair + 1}"
-                    url_e = create_database(args.pg, name_e)
-                    databases.append(name_e)
-                    empty = _run_day(pg_config, url_e, args.pg)
-                url_h = url2  # the last pair runs on the prefilled database, the others copies
-                if pair < args.pairs - 1:
-                    name_h = f"sentiment_bench_{os.getpid()}_prefill{pair + 1}"
-                    url_h = create_database(args.pg, name_h, template=name2)
-                    databases.append(name_h)
-                log(f"run_day on the prefilled warehouse  load {os.getloadavg()[0]:.2f}")
-                history = _run_day(cfg, url_h, args.pg)
-                nights.append({"empty": empty, "prefilled": history})
+            nights = history_pairs(
+                args.pg,
+                name2,
+                args.pairs,
+                first_empty=pg,
+                empty_night=lambda url_e: _run_day(pg_config, url_e, args.pg),
+                history_night=lambda url_h: _run_day(cfg, url_h, args.pg),
+                keep=args.keep,
+                log=log,
+            )
             pre = nights[0]["prefilled"]
             pre["prefill_rows"] = args.prefill
             pre["prefill_seconds"] = round(fill, 1)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from collections.abc import Callable
+from typing import Any
 
 import psycopg
 import pytest
@@ -13,6 +15,7 @@ from sentiment_monitor.bench import (
     cpu_summary,
     create_database,
     drop_database,
+    history_pairs,
     machine_cpu,
     settle,
     summarize,
@@ -131,6 +134,72 @@ def test_a_prefilled_night_is_rerun_on_a_copy_of_the_same_history(pg_url: str) -
             assert conn.execute("SELECT COUNT(*), SUM(n) FROM history").fetchone() == (1000, 500500)
     finally:
         drop_database(server, copy)
+
+
+def test_history_pairs_run_each_night_on_its_own_copy_and_drop_it_once_measured(
+    pg_url: str,
+) -> None:
+    """``--pairs 3``: the later empty nights on new databases, every history night but the last
+    on a fresh copy of the history; a pair's databases are gone before the next pair runs, and
+    only the history itself is left. A night that fails leaves no copy behind either."""
+    server, history = pg_url.rsplit("/", 1)
+    with psycopg.connect(pg_url.replace("+psycopg", "")) as conn:
+        conn.execute("CREATE TABLE history AS SELECT g AS n FROM generate_series(1, 100) g")
+
+    def ours() -> set[str]:
+        with psycopg.connect(pg_url.replace("+psycopg", "")) as conn:
+            names = conn.execute("SELECT datname FROM pg_database").fetchall()
+        return {name for (name,) in names if name.startswith(history)}
+
+    seen: list[tuple[str, str, set[str]]] = []
+
+    def night(kind: str) -> Callable[[str], dict[str, Any]]:
+        def run(url: str) -> dict[str, Any]:
+            with psycopg.connect(url.replace("+psycopg", "")) as conn:
+                conn.execute("CREATE TABLE IF NOT EXISTS history (n INTEGER)")
+                rows = conn.execute("SELECT COUNT(*) FROM history").fetchone()[0]
+                conn.execute("INSERT INTO history VALUES (0)")  # a night writes
+            seen.append((kind, url.rsplit("/", 1)[1], ours()))
+            return {"kind": kind, "rows": rows}
+
+        return run
+
+    try:
+        nights = history_pairs(
+            server,
+            history,
+            3,
+            first_empty={"kind": "headline"},
+            empty_night=night("empty"),
+            history_night=night("history"),
+        )
+        assert [(n["empty"]["kind"], n["prefilled"]["rows"]) for n in nights] == [
+            ("headline", 100),
+            ("empty", 100),
+            ("empty", 100),
+        ]
+        assert [n["empty"].get("rows") for n in nights[1:]] == [0, 0]
+        copy1, copy2 = f"{history}1", f"{history}2"
+        assert seen == [
+            ("history", copy1, {history, copy1}),
+            ("empty", f"{history}_empty2", {history, f"{history}_empty2"}),
+            ("history", copy2, {history, f"{history}_empty2", copy2}),
+            ("empty", f"{history}_empty3", {history, f"{history}_empty3"}),
+            ("history", history, {history, f"{history}_empty3"}),
+        ]
+        assert ours() == {history}
+
+        def fails(url: str) -> dict[str, Any]:
+            raise RuntimeError("the night failed")
+
+        with pytest.raises(RuntimeError, match="the night failed"):
+            history_pairs(
+                server, history, 2, first_empty={}, empty_night=fails, history_night=fails
+            )
+        assert ours() == {history}
+    finally:  # what a failing run left
+        for name in ours() - {history}:
+            drop_database(server, name)
 
 
 def test_settle_puts_the_servers_dirty_buffers_on_disk_before_a_night(pg_url: str) -> None:
