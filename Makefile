@@ -23,7 +23,7 @@ export PATH := $(PROJECT)/$(BIN):$(PATH)
 
 SAMPLE_DAYS := 2026-11-01 2026-11-02 2026-11-03 2026-11-04 2026-11-05 2026-11-06 2026-11-07
 
-.PHONY: demo run test lint format bench install airflow-db clean
+.PHONY: demo run test lint format bench plans install airflow-db clean
 
 # The venv is rebuilt whenever requirements.txt or pyproject.toml change.
 $(BIN)/.installed: requirements.txt pyproject.toml
@@ -72,6 +72,12 @@ N ?= 200000
 BENCH_ARGS ?=
 bench: airflow-db
 	$(BIN)/python -m sentiment_monitor.bench --mentions $(N) $(BENCH_ARGS)
+
+# The rows each statement of five nights (first, second, rerun, third, backfill) reads, from
+# PostgreSQL's plans: PLANS_N mentions a day (PostgreSQL only, as a superuser: auto_explain).
+PLANS_N ?= 30000
+plans: $(BIN)/.installed
+	$(BIN)/python -m sentiment_monitor.plans --mentions $(PLANS_N)
 
 clean:
 	rm -rf $(VENV) $(AIRFLOW_HOME) data/warehouse.db data/warehouse.db-* data/staging data/landing data/reports

@@ -1,64 +1,18 @@
-"""How much of ``flags`` the flag step reads, from PostgreSQL's own plans (auto_explain): the
-night's probes must follow the night, whatever the planner makes of statistics that do not know
-the night yet. Counted in rows, never timed."""
+"""How much of ``flags`` the flag step reads, from PostgreSQL's own plans (auto_explain, through
+``plans.PlanRecorder``): the night's probes must follow the night, whatever the planner makes of
+statistics that do not know the night yet. Counted in rows, never timed."""
 
 from __future__ import annotations
-
-import json
-from collections.abc import Iterator
-from typing import Any
 
 import pytest
 import sqlalchemy as sa
 
 from sentiment_monitor.config import FlagRules
 from sentiment_monitor.flags import flag_day
+from sentiment_monitor.plans import PlanRecorder, heaviest, rows_read
 from sentiment_monitor.warehouse import ensure_schema, make_engine
 
 AUTHORS = 3000
-
-
-def _plans_of(engine: sa.Engine) -> list[dict[str, Any]]:
-    """Collect the plan of every statement ``engine``'s new connections run, with actual rows
-    (auto_explain, sent to the client as notices)."""
-    plans: list[dict[str, Any]] = []
-
-    def on_notice(diagnostic: Any) -> None:
-        message = diagnostic.message_primary or ""
-        if "plan:" in message:
-            plans.append(json.loads(message.split("plan:", 1)[1]))
-
-    @sa.event.listens_for(engine, "connect")
-    def explain_everything(dbapi_connection: Any, _record: Any) -> None:
-        dbapi_connection.add_notice_handler(on_notice)
-        with dbapi_connection.cursor() as cursor:
-            cursor.execute("LOAD 'auto_explain'")
-            for setting, value in (
-                ("log_min_duration", "0"),
-                ("log_analyze", "on"),
-                ("log_timing", "off"),
-                ("log_nested_statements", "on"),
-                ("log_format", "json"),
-                ("log_level", "notice"),
-            ):
-                cursor.execute(f"SET auto_explain.{setting} = '{value}'")
-        dbapi_connection.commit()
-
-    return plans
-
-
-def _rows_read(node: dict[str, Any], table: str) -> Iterator[int]:
-    """Rows each scan of ``table`` in the plan tree read: returned or removed by a filter, in
-    every loop (EXPLAIN gives both per loop)."""
-    if node.get("Relation Name") == table:
-        per_loop = (
-            node.get("Actual Rows", 0)
-            + node.get("Rows Removed by Filter", 0)
-            + node.get("Rows Removed by Index Recheck", 0)
-        )
-        yield int(per_loop * node.get("Actual Loops", 1))
-    for child in node.get("Plans", []):
-        yield from _rows_read(child, table)
 
 
 def _promoters(engine: sa.Engine, day: str, authors: int, prefix: str = "") -> None:
@@ -89,13 +43,10 @@ def _flag_and_count(url: str, day: str, shards: int) -> tuple[int, dict[str, int
     """Run the flag step for ``day`` on new, explained connections; return the promoters it
     raised and the rows of ``flags`` each statement read."""
     engine = make_engine(url)
-    plans = _plans_of(engine)
-    result = flag_day(engine, day, FlagRules(), shards=shards)
+    with PlanRecorder(engine) as recorder:
+        result = flag_day(engine, day, FlagRules(), shards=shards)
     engine.dispose()
-    read: dict[str, int] = {}
-    for plan in plans:
-        text = " ".join(plan["Query Text"].split())[:120]
-        read[text] = read.get(text, 0) + sum(_rows_read(plan["Plan"], "flags"))
+    read = {text: tables.get("flags", 0) for text, tables in recorder.rows_read().items()}
     assert len(read) > 20  # every statement of the step was explained
     return result.raised["promoter"], read
 
@@ -149,3 +100,34 @@ def test_flags_past_the_statistics_do_not_drive_the_authors_probes(pg_url: str) 
     raised, read = _flag_and_count(pg_url, "2026-11-10", 1)
     assert raised == AUTHORS
     assert max(read.values()) <= 4 * AUTHORS, read
+
+
+def test_rows_read_counts_every_loop_and_every_filtered_row() -> None:
+    """A probe run 3,000 times that returns nothing but filters 1,500 rows each time read 4.5
+    million rows; tables not asked for are not counted."""
+    plan = {
+        "Node Type": "Nested Loop",
+        "Plans": [
+            {"Node Type": "Seq Scan", "Relation Name": "fl_groups", "Actual Rows": 3000},
+            {
+                "Node Type": "Index Scan",
+                "Relation Name": "flags",
+                "Actual Rows": 0,
+                "Rows Removed by Filter": 1500,
+                "Actual Loops": 3000,
+            },
+            {
+                "Node Type": "Bitmap Heap Scan",
+                "Relation Name": "mentions",
+                "Actual Rows": 10,
+                "Rows Removed by Index Recheck": 5,
+                "Actual Loops": 2,
+            },
+        ],
+    }
+    assert list(rows_read(plan, ("flags", "mentions"))) == [("flags", 4_500_000), ("mentions", 30)]
+    read = {"UPDATE flags": {"flags": 4_500_000}, "INSERT INTO x": {"mentions": 30, "flags": 7}}
+    assert heaviest(read, 2) == [
+        (4_500_000, "flags", "UPDATE flags"),
+        (30, "mentions", "INSERT INTO x"),
+    ]
