@@ -9,7 +9,7 @@ import sqlalchemy as sa
 
 from sentiment_monitor.config import FlagRules
 from sentiment_monitor.flags import flag_day
-from sentiment_monitor.plans import PlanRecorder, heaviest, rows_read
+from sentiment_monitor.plans import NIGHTS, PlanRecorder, heaviest, main, rows_read
 from sentiment_monitor.warehouse import ensure_schema, make_engine
 
 AUTHORS = 3000
@@ -131,3 +131,28 @@ def test_rows_read_counts_every_loop_and_every_filtered_row() -> None:
         (4_500_000, "flags", "UPDATE flags"),
         (30, "mentions", "INSERT INTO x"),
     ]
+
+
+def test_make_plans_reports_the_heaviest_statements_of_five_nights(
+    pg_url: str, tmp_path, capsys
+) -> None:
+    """``make plans`` on a small day: five nights, each with its statements that read the most
+    of the warehouse, and its database dropped afterwards."""
+    server = pg_url.rsplit("/", 1)[0].replace("+psycopg", "")
+    assert (
+        main(["--mentions", "1500", "--top", "2", "--pg", server, "--workdir", str(tmp_path)]) == 0
+    )
+    out = capsys.readouterr().out
+    nights = [line for line in out.splitlines() if line.startswith("== ")]
+    assert [line.split(" (")[0] for line in nights] == [f"== {label}" for label, _ in NIGHTS]
+    assert "the warehouse after it: " in nights[-1]
+    heaviest_lines = [line for line in out.splitlines() if line.startswith("  ")]
+    assert len(heaviest_lines) == 2 * len(NIGHTS)
+    assert all(int(line.split()[0].replace(",", "")) > 0 for line in heaviest_lines)
+    engine = sa.create_engine(pg_url)
+    with engine.connect() as conn:
+        left = conn.execute(
+            sa.text("SELECT COUNT(*) FROM pg_database WHERE datname LIKE 'sentiment_plans_%'")
+        ).scalar_one()
+    engine.dispose()
+    assert left == 0
