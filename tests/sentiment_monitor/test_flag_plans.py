@@ -1,6 +1,7 @@
 """How much of ``flags`` the flag step reads, from PostgreSQL's own plans (auto_explain, through
 ``plans.PlanRecorder``): the night's probes must follow the night, whatever the planner makes of
-statistics that do not know the night yet. Counted in rows, never timed."""
+statistics that do not know the night yet. Counted in rows, never timed. Also ``make plans``,
+the report built on the same recorder."""
 
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ AUTHORS = 3000
 
 
 def _promoters(engine: sa.Engine, day: str, authors: int, prefix: str = "") -> None:
-    """One promoter post a Bluesky author (long ``at://`` ids, as the benchmark's) on ``day``,
+    """One promoter post per Bluesky author (long ``at://`` ids, as the benchmark's) on ``day``,
     for ``fan1`` to ``fan<authors>``; the mentions analyzed, as the load leaves them."""
     with engine.begin() as conn:
         conn.execute(
