@@ -16,9 +16,12 @@ from sentiment_monitor.warehouse import ensure_schema, make_engine
 AUTHORS = 3000
 
 
-def _promoters(engine: sa.Engine, day: str, authors: int, prefix: str = "") -> None:
+def _promoters(
+    engine: sa.Engine, day: str, authors: int, prefix: str = "", author: str | None = None
+) -> None:
     """One promoter post per Bluesky author (long ``at://`` ids, as the benchmark's) on ``day``,
-    for ``fan1`` to ``fan<authors>``; the mentions analyzed, as the load leaves them."""
+    for ``fan1`` to ``fan<authors>`` (or ``authors`` posts, each its own thread, by ``author``);
+    the mentions analyzed, as the load leaves them."""
     with engine.begin() as conn:
         conn.execute(
             sa.text(
@@ -28,14 +31,14 @@ def _promoters(engine: sa.Engine, day: str, authors: int, prefix: str = "") -> N
                     source)
                 SELECT 'bluesky',
                        'at://did:plc:' || md5(:prefix || g) || '/app.bsky.feed.post/' || g,
-                       CAST(:day AS DATE), 'fan' || g,
+                       CAST(:day AS DATE), COALESCE(:author, 'fan' || g),
                        CAST(:day AS TIMESTAMPTZ) + g * INTERVAL '1 second',
                        'I love this coffee', FALSE, FALSE, FALSE, 0.9, 0.6, 0.4, 0.0,
                        'positive', 'test'
                 FROM generate_series(1, :authors) g
                 """
             ),
-            {"day": day, "authors": authors, "prefix": prefix + day},
+            {"day": day, "authors": authors, "prefix": prefix + day, "author": author},
         )
         conn.exec_driver_sql("ANALYZE mentions")
 
@@ -101,6 +104,32 @@ def test_flags_past_the_statistics_do_not_drive_the_authors_probes(pg_url: str) 
     raised, read = _flag_and_count(pg_url, "2026-11-10", 1)
     assert raised == AUTHORS
     assert max(read.values()) <= 4 * AUTHORS, read
+
+
+def test_a_prolific_authors_flags_are_not_read_for_each_of_their_threads(pg_url: str) -> None:
+    """An author with 1,000 flags (half closed by people) among 3,000 authors with one each
+    (the statistics' average: 1.3 flags an author) posts in 1,000 new threads. The lookups of
+    a thread's flags (the holders, the untouched flags to recompute, the closed flags' posts)
+    went through ``(platform, author, kind)`` and read all of the author's flags for each
+    thread: a million rows here, and more every night the author is active. They go through
+    the thread's index; the author's last closed flag, through the closed flags' own."""
+    engine = make_engine(pg_url)
+    ensure_schema(engine)
+    _promoters(engine, "2026-11-09", AUTHORS)
+    _promoters(engine, "2026-11-09", 1000, prefix="before", author="superfan")
+    engine.dispose()
+    assert _flag_and_count(pg_url, "2026-11-09", 2)[0] == AUTHORS + 1000
+    engine = make_engine(pg_url)
+    with engine.begin() as conn:  # people closed half of them; tonight's follow the last one
+        conn.exec_driver_sql(
+            "UPDATE flags SET status = 'resolved'"
+            " WHERE author = 'superfan' AND latest_at < '2026-11-09 00:08:20+00'"
+        )
+    _promoters(engine, "2026-11-10", 1000, prefix="tonight", author="superfan")
+    engine.dispose()
+    raised, read = _flag_and_count(pg_url, "2026-11-10", 2)
+    assert raised == 1000
+    assert max(read.values()) <= 4 * 1000, read
 
 
 def test_rows_read_counts_every_loop_and_every_filtered_row() -> None:
