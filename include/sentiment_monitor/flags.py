@@ -234,16 +234,6 @@ def _decaying(alias: str) -> str:
 _CLOSED = "('resolved', 'dismissed')"
 
 
-def _same_author(conn: Connection, flag_author: str, other: str) -> str:
-    """``flag_author = other`` for a lookup of a thread's flags: on PostgreSQL compared as an
-    expression, so that the thread's index ``(platform, thread_root_id, author, kind)`` drives
-    the lookup and ``flags_author`` cannot. Both estimate one row (the statistics know an
-    average author, 1-2 flags), and PostgreSQL took the smaller ``flags_author``: for an author
-    of many flags, each of their threads read all of them, more every night they were active
-    (1,000 threads of an author with 1,000 flags: a million rows)."""
-    return f"{flag_author} || '' = {other}" if _pg(conn) else f"{flag_author} = {other}"
-
-
 @contextlib.contextmanager
 def _probing(conn: Connection) -> Iterator[None]:
     """Run the statements inside as one ``flags`` index probe per row of the night's side.
@@ -652,8 +642,7 @@ def _fill_posts(conn: Connection, params: dict[str, Any]) -> None:
                 DELETE FROM fl_posts WHERE EXISTS (
                     SELECT 1 FROM flags c
                     WHERE c.platform = fl_posts.platform AND c.thread_root_id = fl_posts.thread_key
-                      AND {_same_author(conn, "c.author", "fl_posts.author")}
-                      AND c.kind = fl_posts.kind
+                      AND c.author = fl_posts.author AND c.kind = fl_posts.kind
                       AND c.status IN {_CLOSED}
                       AND (c.latest_at > fl_posts.created_at
                            OR (c.latest_at = fl_posts.created_at
@@ -723,7 +712,7 @@ def _fill_groups(conn: Connection) -> None:
     held = f"""
         FROM flags f
         WHERE f.platform = fl_groups.platform AND f.thread_root_id = fl_groups.thread_key
-          AND {_same_author(conn, "f.author", "fl_groups.author")} AND f.kind = fl_groups.kind
+          AND f.author = fl_groups.author AND f.kind = fl_groups.kind
           AND f.status IN {_OPEN} AND NOT {_untouched("f")}"""
     # A group nobody holds follows the author's last flag of the kind that people closed.
     closed = f"""
@@ -770,7 +759,7 @@ def _drop_untouched(conn: Connection) -> None:
                 SELECT f.platform, f.mention_id, f.kind, f.day
                 FROM fl_threads t JOIN flags f
                   ON f.platform = t.platform AND f.thread_root_id = t.thread_key
-                 AND {_same_author(conn, "f.author", "t.author")}
+                 AND f.author = t.author
                 WHERE {_untouched("f")}
                 """
             )

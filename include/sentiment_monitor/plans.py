@@ -5,8 +5,8 @@ exports (:mod:`sentiment_monitor.sample`), runs the nights a warehouse meets - a
 the next, a rerun, the one after, and a backfill of the first - into a fresh PostgreSQL
 database, and prints for each night the statements that read the most rows of the warehouse's
 tables, counted in the plans' actual rows (auto_explain), never timed. A statement that reads a
-table many times over, against the night's rows and the table's, is a plan gone quadratic: four
-lookups of the flag step were found this way (``docs/benchmark.md``), and
+table many times over, against the night's rows and the table's, is a plan gone quadratic: three
+lookups of the flag step were fixed after this reading (``docs/benchmark.md``), and
 ``tests/sentiment_monitor/test_flag_plans.py`` keeps them out with :class:`PlanRecorder`.
 
 Loading auto_explain into a session takes a superuser (or the library in
