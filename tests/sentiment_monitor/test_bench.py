@@ -139,9 +139,10 @@ def test_a_prefilled_night_is_rerun_on_a_copy_of_the_same_history(pg_url: str) -
 def test_history_pairs_run_each_night_on_its_own_copy_and_drop_it_once_measured(
     pg_url: str,
 ) -> None:
-    """``--pairs 3``: the later empty nights on new databases, every history night but the last
-    on a fresh copy of the history; a pair's databases are gone before the next pair runs, and
-    only the history itself is left. A night that fails leaves no copy behind either."""
+    """``--pairs 3``: each empty night on a new database, every history night but the last on a
+    fresh copy of the history, made before the pair's empty night; a pair's databases are gone
+    before the next pair runs, and only the history itself is left. A night that fails leaves
+    no copy behind either."""
     server, history = pg_url.rsplit("/", 1)
     with psycopg.connect(pg_url.replace("+psycopg", "")) as conn:
         conn.execute("CREATE TABLE history AS SELECT g AS n FROM generate_series(1, 100) g")
@@ -169,21 +170,17 @@ def test_history_pairs_run_each_night_on_its_own_copy_and_drop_it_once_measured(
             server,
             history,
             3,
-            first_empty={"kind": "headline"},
             empty_night=night("empty"),
             history_night=night("history"),
         )
-        assert [(n["empty"]["kind"], n["prefilled"]["rows"]) for n in nights] == [
-            ("headline", 100),
-            ("empty", 100),
-            ("empty", 100),
-        ]
-        assert [n["empty"].get("rows") for n in nights[1:]] == [0, 0]
+        assert [(n["empty"]["rows"], n["prefilled"]["rows"]) for n in nights] == [(0, 100)] * 3
         copy1, copy2 = f"{history}1", f"{history}2"
+        # A pair's copy is made before its empty night: both nights run after it.
         assert seen == [
-            ("history", copy1, {history, copy1}),
-            ("empty", f"{history}_empty2", {history, f"{history}_empty2"}),
-            ("history", copy2, {history, f"{history}_empty2", copy2}),
+            ("empty", f"{history}_empty1", {history, copy1, f"{history}_empty1"}),
+            ("history", copy1, {history, copy1, f"{history}_empty1"}),
+            ("empty", f"{history}_empty2", {history, copy2, f"{history}_empty2"}),
+            ("history", copy2, {history, copy2, f"{history}_empty2"}),
             ("empty", f"{history}_empty3", {history, f"{history}_empty3"}),
             ("history", history, {history, f"{history}_empty3"}),
         ]
@@ -193,9 +190,7 @@ def test_history_pairs_run_each_night_on_its_own_copy_and_drop_it_once_measured(
             raise RuntimeError("the night failed")
 
         with pytest.raises(RuntimeError, match="the night failed"):
-            history_pairs(
-                server, history, 2, first_empty={}, empty_night=fails, history_night=fails
-            )
+            history_pairs(server, history, 2, empty_night=fails, history_night=fails)
         assert ours() == {history}
     finally:  # what a failing run left
         for name in ours() - {history}:
