@@ -539,27 +539,27 @@ def history_pairs(
     times, alternating; each night ``{"empty": ..., "prefilled": ...}``, from the night
     functions (given a database URL).
 
-    Each empty night runs on a new empty database. Every history night but the last runs on a
-    copy of ``history`` (file by file), so each pair starts from the same warehouse; the last
-    runs on ``history`` itself. A copy is made before its pair's empty night, so that both
-    nights of the pair run after it: made between them (and the first pair's empty night taken
-    from the headline run, before the prefill), its 5 GB slowed only the history night
-    (normalize, which never reads the warehouse, by 0.35-0.5 s in every such pair of three
-    sets, against -0.14 to +0.09 s in the last pairs, which copy nothing). A pair's databases
-    are dropped once its night is measured (unless ``keep``): kept to the end they filled the
-    page cache the later nights ran with (11 GB after three pairs).
+    Each empty night runs on a new empty database, each history night on a fresh copy of
+    ``history`` (file by file), so every pair starts from the same warehouse. Each night runs
+    right after a 5 GB copy of the history: the empty night's is made only for that and dropped
+    after it. A copy slows the night that follows it (measured on normalize, which never reads
+    the warehouse: made between the two nights, +0.35-0.5 s on the history night in every pair
+    of three sets, -0.14 to +0.09 s in pairs without a copy; made before both, the empty night
+    was the slower one by 0.44-0.66 s), so each night gets one. A pair's databases are dropped
+    once its night is measured (unless ``keep``): kept to the end they filled the page cache
+    the later nights ran with (11 GB after three pairs).
     """
     nights: list[dict[str, Any]] = []
     for pair in range(pairs):
         made: list[str] = []
         try:
-            url = f"{server}/{history}"
-            if pair < pairs - 1:
-                made.append(f"{history}{pair + 1}")
-                url = create_database(server, made[-1], template=history)
+            made.append(f"{history}_ballast{pair + 1}")
+            create_database(server, made[-1], template=history)
             log(f"run_day into an empty warehouse, pair {pair + 1}")
             made.append(f"{history}_empty{pair + 1}")
             empty = empty_night(create_database(server, made[-1]))
+            made.append(f"{history}{pair + 1}")
+            url = create_database(server, made[-1], template=history)
             log(f"run_day on the prefilled warehouse  load {os.getloadavg()[0]:.2f}")
             nights.append({"empty": empty, "prefilled": history_night(url)})
         finally:

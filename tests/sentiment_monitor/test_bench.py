@@ -139,10 +139,10 @@ def test_a_prefilled_night_is_rerun_on_a_copy_of_the_same_history(pg_url: str) -
 def test_history_pairs_run_each_night_on_its_own_copy_and_drop_it_once_measured(
     pg_url: str,
 ) -> None:
-    """``--pairs 3``: each empty night on a new database, every history night but the last on a
-    fresh copy of the history, made before the pair's empty night; a pair's databases are gone
-    before the next pair runs, and only the history itself is left. A night that fails leaves
-    no copy behind either."""
+    """``--pairs 3``: each empty night on a new database and each history night on a fresh copy
+    of the history, each night right after a copy; a pair's databases are gone before the next
+    pair runs, and only the history itself is left. A night that fails leaves no copy behind
+    either."""
     server, history = pg_url.rsplit("/", 1)
     with psycopg.connect(pg_url.replace("+psycopg", "")) as conn:
         conn.execute("CREATE TABLE history AS SELECT g AS n FROM generate_series(1, 100) g")
@@ -174,15 +174,14 @@ def test_history_pairs_run_each_night_on_its_own_copy_and_drop_it_once_measured(
             history_night=night("history"),
         )
         assert [(n["empty"]["rows"], n["prefilled"]["rows"]) for n in nights] == [(0, 100)] * 3
-        copy1, copy2 = f"{history}1", f"{history}2"
-        # A pair's copy is made before its empty night: both nights run after it.
+        # Each night right after a copy of the history: the empty night's only for that.
         assert seen == [
-            ("empty", f"{history}_empty1", {history, copy1, f"{history}_empty1"}),
-            ("history", copy1, {history, copy1, f"{history}_empty1"}),
-            ("empty", f"{history}_empty2", {history, copy2, f"{history}_empty2"}),
-            ("history", copy2, {history, copy2, f"{history}_empty2"}),
-            ("empty", f"{history}_empty3", {history, f"{history}_empty3"}),
-            ("history", history, {history, f"{history}_empty3"}),
+            (kind, f"{history}{name}{pair}", {history, f"{history}_ballast{pair}", *extra})
+            for pair in (1, 2, 3)
+            for kind, name, extra in (
+                ("empty", "_empty", {f"{history}_empty{pair}"}),
+                ("history", "", {f"{history}_empty{pair}", f"{history}{pair}"}),
+            )
         ]
         assert ours() == {history}
 
