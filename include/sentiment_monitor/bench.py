@@ -550,16 +550,18 @@ def history_pairs(
     the later nights ran with (11 GB after three pairs).
     """
     nights: list[dict[str, Any]] = []
-    for pair in range(pairs):
+    for pair in range(1, pairs + 1):
         made: list[str] = []
+
+        def database(name: str, template: str | None = None, made: list[str] = made) -> str:
+            made.append(name)  # listed first: a copy that fails halfway is dropped too
+            return create_database(server, name, template=template)
+
         try:
-            made.append(f"{history}_ballast{pair + 1}")
-            create_database(server, made[-1], template=history)
-            log(f"run_day into an empty warehouse, pair {pair + 1}")
-            made.append(f"{history}_empty{pair + 1}")
-            empty = empty_night(create_database(server, made[-1]))
-            made.append(f"{history}{pair + 1}")
-            url = create_database(server, made[-1], template=history)
+            database(f"{history}_ballast{pair}", template=history)
+            log(f"run_day into an empty warehouse, pair {pair}")
+            empty = empty_night(database(f"{history}_empty{pair}"))
+            url = database(f"{history}{pair}", template=history)
             log(f"run_day on the prefilled warehouse  load {os.getloadavg()[0]:.2f}")
             nights.append({"empty": empty, "prefilled": history_night(url)})
         finally:

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -157,13 +158,14 @@ def main(argv: list[str] | None = None) -> int:
         )
     days = sorted(p.name for p in exports.iterdir() if p.is_dir())
     config = load_config(bench.write_config(workdir / "plans.yaml", exports, workdir / "staging"))
-    name = f"sentiment_plans_{abs(hash(str(workdir))) % 10**8}"
+    name = f"sentiment_plans_{os.getpid()}"
     url = bench.create_database(args.pg, name)
+    engine = make_engine(url)  # for the warehouse's size after each night
     try:
         for label, index in NIGHTS:
             with PlanRecorder(sa.Engine) as recorder:
                 pipeline.run_day(days[index], config=config, url=url)
-            with make_engine(url).connect() as conn:
+            with engine.connect() as conn:
                 sizes = {
                     table: conn.execute(sa.text(f"SELECT COUNT(*) FROM {table}")).scalar_one()
                     for table in ("mentions", "flags")
@@ -176,6 +178,7 @@ def main(argv: list[str] | None = None) -> int:
             for rows, table, text in heaviest(recorder.rows_read(), args.top):
                 print(f"  {rows:>12,} {table:<9} {text}")
     finally:
+        engine.dispose()
         bench.drop_database(args.pg, name)
         if args.workdir is None:
             shutil.rmtree(workdir, ignore_errors=True)
