@@ -143,6 +143,79 @@ def test_an_authors_last_closed_flag_is_one_entry_however_many_flags_they_have(
     assert follows == (1, 1000)
 
 
+def test_a_prolific_authors_threads_are_looked_up_one_group_at_a_time(pg_url: str) -> None:
+    """An author with a flag in each of 1,000 threads (people closed half, took on a quarter,
+    left a quarter untouched) posts again in every one of them. For each thread the night
+    looks up the open flag that holds the posts, the untouched flags to recompute and the
+    closed flags whose posts are frozen. Through ``(platform, author, kind)`` each lookup read
+    every flag of the author: a million rows a statement here, more every night the author is
+    active. With the thread in the author's index (migration 0010) each reads its group."""
+    engine = make_engine(pg_url)
+    ensure_schema(engine)
+    _promoters(engine, "2026-11-09", AUTHORS)
+    _promoters(engine, "2026-11-09", 1000, prefix="before", author="superfan")
+    engine.dispose()
+    assert _flag_and_count(pg_url, "2026-11-09", 1)[0] == AUTHORS + 1000
+    engine = make_engine(pg_url)
+    with engine.begin() as conn:
+        conn.exec_driver_sql(
+            "UPDATE flags SET status = CASE WHEN latest_at < '2026-11-09 00:08:21+00'"
+            " THEN 'resolved' ELSE 'in_progress' END, assignee = 'sam'"
+            " WHERE author = 'superfan' AND latest_at < '2026-11-09 00:12:31+00'"
+        )
+        conn.execute(  # tonight: one more promoter post by the author in each thread
+            sa.text(
+                """
+                INSERT INTO mentions (platform, mention_id, day, author, created_at, text,
+                    in_reply_to_id, thread_root_id, is_brand, is_question, mentions_brand,
+                    compound, pos, neu, neg, label, source)
+                SELECT 'bluesky', root || '/again', CAST(:day AS DATE), 'superfan',
+                       CAST(:day AS TIMESTAMPTZ) + g * INTERVAL '1 second',
+                       'Still love this coffee', root, root, FALSE, FALSE, FALSE, 0.9, 0.6,
+                       0.4, 0.0, 'positive', 'test'
+                FROM (SELECT g, 'at://did:plc:' || md5('before2026-11-09' || g)
+                                || '/app.bsky.feed.post/' || g AS root
+                      FROM generate_series(1, 1000) g) r
+                """
+            ),
+            {"day": "2026-11-10"},
+        )
+        conn.exec_driver_sql("ANALYZE mentions")
+        counts = conn.execute(
+            sa.text(
+                "SELECT status, COUNT(*) FROM flags WHERE author = 'superfan'"
+                " GROUP BY status ORDER BY status"
+            )
+        ).all()
+    engine.dispose()
+    assert counts == [("in_progress", 250), ("open", 250), ("resolved", 500)]
+    read = _flag_and_count(pg_url, "2026-11-10", 1)[1]
+    with engine.connect() as conn:
+        after = conn.execute(
+            sa.text(
+                "SELECT status, posts, COUNT(*) FROM flags WHERE author = 'superfan'"
+                " GROUP BY status, posts ORDER BY status, posts"
+            )
+        ).all()
+    engine.dispose()
+    # The open flags hold their thread's new post; after a resolved one, it starts a new flag.
+    assert after == [
+        ("in_progress", 2, 250),
+        ("open", 1, 500),
+        ("open", 2, 250),
+        ("resolved", 1, 500),
+    ]
+    lookups = {
+        "holder": "SET holder_id",
+        "untouched": "INSERT INTO fl_drop",
+        "frozen": "DELETE FROM fl_posts",
+    }
+    for name, marker in lookups.items():
+        (rows,) = [rows for text, rows in read.items() if marker in text]
+        # A few rows a group, or (the planner's choice on a table this small) all of it once.
+        assert rows <= AUTHORS + 2 * 1000, (name, rows)
+
+
 def test_rows_read_counts_every_loop_and_every_filtered_row() -> None:
     """A probe run 3,000 times that returns nothing but filters 1,500 rows each time read 4.5
     million rows; tables not asked for are not counted."""
