@@ -87,6 +87,8 @@ SQLITE_BATCH = 20_000
 #: Rows per CSV chunk handed to PostgreSQL's COPY (50,000 held ~100 MB more at once in the
 #: loading process for no speed; below 10,000 nothing is saved).
 COPY_BATCH = 10_000
+#: The columns of ``mentions`` an ``authors`` row is computed from (:func:`refresh_authors`).
+AUTHOR_INPUTS: tuple[str, ...] = ("author", "is_brand", "created_at", "author_followers", "label")
 
 
 def sql_dir() -> Path:
@@ -930,11 +932,14 @@ def _distinct(conn: Connection, left: str, right: str) -> str:
 
 def _update_owned(conn: Connection, columns: Sequence[str], day: Any) -> int:
     """Update the staged posts stored before under this day or a later one (this day owns them
-    now), only where a value differs; their authors, old and new, are recomputed."""
-    owned = """
+    now), only where a value differs. The authors, old and new, of the posts whose
+    ``AUTHOR_INPUTS`` differ are recomputed: a rerun of the same data recomputes none (it read
+    every post of every author of the night before, a cost that grew with the warehouse)."""
+    moved = " OR ".join(_distinct(conn, f"e.{c}", f"s.{c}") for c in AUTHOR_INPUTS)
+    owned = f"""
         FROM stage_existing e
         JOIN stage_mentions s ON s.platform = e.platform AND s.mention_id = e.mention_id
-        WHERE e.day >= :day
+        WHERE e.day >= :day AND ({moved})
     """
     conn.execute(
         sa.text(
@@ -1058,20 +1063,18 @@ def _load_share(
         conn,
         "stage_existing",
         "platform VARCHAR(32), mention_id VARCHAR(512), day {date_type},"
-        " thread_root_id VARCHAR(512), in_reply_to_id VARCHAR(512), author VARCHAR(512)",
+        " thread_root_id VARCHAR(512), in_reply_to_id VARCHAR(512), author VARCHAR(512),"
+        " is_brand BOOLEAN, created_at {timestamp_type}, author_followers BIGINT,"
+        " label VARCHAR(16)",
         "platform, mention_id",
     )
+    stored = ("day", "thread_root_id", "in_reply_to_id", *AUTHOR_INPUTS)
+    probed = ", ".join(f"m.{c}" for c in stored)
     conn.execute(
         sa.text(
-            "INSERT INTO stage_existing (platform, mention_id, day, thread_root_id,"
-            " in_reply_to_id, author)"
-            " SELECT o.platform, o.mention_id, m.day, m.thread_root_id, m.in_reply_to_id,"
-            " m.author FROM "
-            + _probe(
-                conn,
-                "stage_mentions o",
-                "m.day, m.thread_root_id, m.in_reply_to_id, m.author",
-            )
+            f"INSERT INTO stage_existing (platform, mention_id, {', '.join(stored)})"
+            f" SELECT o.platform, o.mention_id, {probed} FROM "
+            + _probe(conn, "stage_mentions o", probed)
         )
     )
     counts = conn.execute(
