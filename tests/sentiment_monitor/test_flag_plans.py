@@ -106,6 +106,18 @@ def test_flags_past_the_statistics_do_not_drive_the_authors_probes(pg_url: str) 
     assert max(read.values()) <= 4 * AUTHORS, read
 
 
+def _superfan_flagged(pg_url: str, shards: int) -> sa.Engine:
+    """3,000 authors with one promoter flag each and ``superfan`` with 1,000, one a thread,
+    raised on 2026-11-09 in ``shards`` shards; a new engine on the warehouse."""
+    engine = make_engine(pg_url)
+    ensure_schema(engine)
+    _promoters(engine, "2026-11-09", AUTHORS)
+    _promoters(engine, "2026-11-09", 1000, prefix="before", author="superfan")
+    engine.dispose()
+    assert _flag_and_count(pg_url, "2026-11-09", shards)[0] == AUTHORS + 1000
+    return make_engine(pg_url)
+
+
 def test_an_authors_last_closed_flag_is_one_entry_however_many_flags_they_have(
     pg_url: str,
 ) -> None:
@@ -114,13 +126,7 @@ def test_an_authors_last_closed_flag_is_one_entry_however_many_flags_they_have(
     kind. That lookup went through ``(platform, author, kind)`` and read all of the author's
     flags for each group (a million rows here, more every night the author is active); the
     closed flags' own index (migration 0009) gives it in one entry each."""
-    engine = make_engine(pg_url)
-    ensure_schema(engine)
-    _promoters(engine, "2026-11-09", AUTHORS)
-    _promoters(engine, "2026-11-09", 1000, prefix="before", author="superfan")
-    engine.dispose()
-    assert _flag_and_count(pg_url, "2026-11-09", 2)[0] == AUTHORS + 1000
-    engine = make_engine(pg_url)
+    engine = _superfan_flagged(pg_url, shards=2)
     with engine.begin() as conn:  # people closed the first half
         conn.exec_driver_sql(
             "UPDATE flags SET status = 'resolved'"
@@ -150,13 +156,7 @@ def test_a_prolific_authors_threads_are_looked_up_one_group_at_a_time(pg_url: st
     closed flags whose posts are frozen. Through ``(platform, author, kind)`` each lookup read
     every flag of the author: a million rows a statement here, more every night the author is
     active. With the thread in the author's index (migration 0010) each reads its group."""
-    engine = make_engine(pg_url)
-    ensure_schema(engine)
-    _promoters(engine, "2026-11-09", AUTHORS)
-    _promoters(engine, "2026-11-09", 1000, prefix="before", author="superfan")
-    engine.dispose()
-    assert _flag_and_count(pg_url, "2026-11-09", 1)[0] == AUTHORS + 1000
-    engine = make_engine(pg_url)
+    engine = _superfan_flagged(pg_url, shards=1)
     with engine.begin() as conn:
         conn.exec_driver_sql(
             "UPDATE flags SET status = CASE WHEN latest_at < '2026-11-09 00:08:21+00'"
