@@ -933,8 +933,8 @@ def _distinct(conn: Connection, left: str, right: str) -> str:
 def _update_owned(conn: Connection, columns: Sequence[str], day: Any) -> int:
     """Update the staged posts stored before under this day or a later one (this day owns them
     now), only where a value differs. The authors, old and new, of the posts whose
-    ``AUTHOR_INPUTS`` differ are recomputed: a rerun of the same data recomputes none (it read
-    every post of every author of the night before, a cost that grew with the warehouse)."""
+    ``AUTHOR_INPUTS`` differ are recomputed, and no others: a rerun of the same data recomputes
+    none (a recompute reads the author's whole history, which grows with the warehouse)."""
     moved = " OR ".join(_distinct(conn, f"e.{c}", f"s.{c}") for c in AUTHOR_INPUTS)
     owned = f"""
         FROM stage_existing e

@@ -10,7 +10,8 @@
 -- the second night, twice that on a rerun.
 -- With the thread after the author, one index answers the lookups by group (all four columns),
 -- by thread and author (its first three), and by author (its first two: the author's open flags
--- the flag step re-ranks, a person's flags on the page). Nothing reads flags by thread alone.
+-- the flag step re-ranks, an analyst's "this author's flags"). Nothing reads flags by thread
+-- alone.
 -- One index fewer for every flag the nightly run inserts.
 DROP INDEX IF EXISTS flags_thread;
 DROP INDEX IF EXISTS flags_author;
