@@ -804,8 +804,9 @@ def _rank(conn: Connection, params: dict[str, Any]) -> None:
         )
     )
     # The same authors' other open flags whose 7-day window holds the day (a backfill).
-    # One index range of (platform, author, kind) per author, whatever the statistics say:
-    # ``latest_day`` is compared as an expression, so no index on it can drive the probe.
+    # One range of flags_author's leading (platform, author) per author, whatever the
+    # statistics say: ``latest_day`` is compared as an expression, so no index on it can drive
+    # the probe.
     # Statistics that put the day past every flag's latest day made PostgreSQL read the range
     # of ``flags_latest`` from the day on for each author instead, filtering by author: every
     # flag of the later days each time (11.4 million rows for 2,810 authors on the third

@@ -57,11 +57,10 @@ def _flag_and_count(url: str, day: str, shards: int) -> tuple[int, dict[str, int
 
 @pytest.mark.parametrize("shards", [1, 2])
 def test_a_first_night_reads_flags_in_proportion_to_its_flags(pg_url: str, shards: int) -> None:
-    """A first night of 3,000 promoters (one platform, one kind: every flag shares the leading
-    columns of ``flags_author``). The holders' UPDATE once probed ``flags_author`` on
-    ``(platform, kind)`` alone, ``flags`` never analyzed: every group read every flag the
-    night had inserted before it (9 million rows here; 5.5 s of the benchmark's 50,000-
-    mention night)."""
+    """A first night of 3,000 promoters (one platform, one kind). The holders' UPDATE once
+    probed the author index of then, ``(platform, author, kind)``, on ``(platform, kind)``
+    alone, ``flags`` never analyzed: every group read every flag the night had inserted before
+    it (9 million rows here; 5.5 s of the benchmark's 50,000-mention night)."""
     engine = make_engine(pg_url)
     ensure_schema(engine)
     _promoters(engine, "2026-11-10", AUTHORS)
