@@ -34,10 +34,19 @@ $(BIN)/.installed: requirements.txt pyproject.toml
 	$(BIN)/python -m pip install --quiet --no-deps -e .
 	touch $@
 
-install: $(BIN)/.installed
+# The scorer compiled by mypyc beside its Python source (sentiment_monitor.native); rebuilt when
+# the source changes, and used only while it matches it. Without a C compiler it is skipped and
+# the scorer runs as Python.
+NATIVE_SOURCES := include/sentiment_monitor/vader_fast.py include/sentiment_monitor/native.py
+$(BIN)/.native: $(BIN)/.installed $(NATIVE_SOURCES)
+	$(BIN)/python -m sentiment_monitor.native build \
+	  || echo "the compiled scorer was not built: the scorer runs as Python (slower)"
+	touch $@
+
+install: $(BIN)/.installed $(BIN)/.native
 
 # Airflow's own metadata (SQLite, project-local); migrated once, and again after upgrades.
-$(AIRFLOW_HOME)/.migrated: $(BIN)/.installed
+$(AIRFLOW_HOME)/.migrated: $(BIN)/.installed $(BIN)/.native
 	mkdir -p $(AIRFLOW_HOME)
 	$(BIN)/airflow db migrate >/dev/null
 	touch $@
@@ -56,7 +65,7 @@ run: airflow-db
 	$(BIN)/python -m sentiment_monitor.cli run-dag $(DATE)
 	$(BIN)/python -m sentiment_monitor.cli report --day $(DATE)
 
-test: $(BIN)/.installed
+test: $(BIN)/.installed $(BIN)/.native
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 lint: $(BIN)/.installed

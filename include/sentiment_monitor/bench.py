@@ -281,17 +281,21 @@ def vader_reference(
 ) -> dict[str, Any]:
     """vaderSentiment 3.3.2's own loop over every scored text; compare each score with ours.
 
-    The project's scorer is timed on the same texts right after each part (up to
-    ``fast_limit`` texts), so the two per-core rates are measured under the same load.
+    The project's scorer, as the pipeline runs it (compiled where ``make`` built it, see
+    :mod:`sentiment_monitor.native`), and its Python source are timed on the same texts right
+    after each part (up to ``fast_limit`` texts), so the per-core rates are measured under the
+    same load.
     """
     import pyarrow.parquet as pq
     from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
 
+    from sentiment_monitor import native
     from sentiment_monitor.vader_fast import FastSentimentAnalyzer
 
-    reference, fast = SentimentIntensityAnalyzer(), FastSentimentAnalyzer()
+    reference, fast = SentimentIntensityAnalyzer(), native.fast_analyzer_class()()
+    python = FastSentimentAnalyzer()
     texts_done, mismatches, seconds = 0, 0, 0.0
-    paired = {"texts": 0, "vader_seconds": 0.0, "fast_seconds": 0.0}
+    paired = {"texts": 0, "vader_seconds": 0.0, "fast_seconds": 0.0, "python_seconds": 0.0}
     examples: list[dict[str, Any]] = []
     for part in scored_parts:
         table = pq.read_table(part, columns=["mention_id", "text", "compound", "pos", "neu", "neg"])
@@ -312,6 +316,11 @@ def vader_reference(
                 if text is not None:
                     fast.polarity_scores(text)
             paired["fast_seconds"] += time.perf_counter() - started
+            started = time.perf_counter()
+            for text in texts:
+                if text is not None:
+                    python.polarity_scores(text)
+            paired["python_seconds"] += time.perf_counter() - started
             paired["vader_seconds"] += elapsed
             paired["texts"] += sum(1 for t in texts if t is not None)
         for i, scores in enumerate(theirs):
@@ -333,6 +342,10 @@ def vader_reference(
         "fast": {
             "texts": paired["texts"],
             "per_s": paired["texts"] / paired["fast_seconds"] if paired["fast_seconds"] else 0.0,
+            "implementation": native.implementation(),
+            "python_per_s": (
+                paired["texts"] / paired["python_seconds"] if paired["python_seconds"] else 0.0
+            ),
             "vader_per_s": (
                 paired["texts"] / paired["vader_seconds"] if paired["vader_seconds"] else 0.0
             ),
@@ -869,6 +882,8 @@ def summarize(result: dict[str, Any]) -> dict[str, Any]:
         "vader_loop_per_s": round(result["vader"]["per_s"]),
         "fast_per_core_per_s": round(result["fast"]["per_s"]),
         "fast_vs_vader": round(result["fast"]["per_s"] / result["fast"]["vader_per_s"], 2),
+        "fast_implementation": result["fast"]["implementation"],
+        "fast_python_per_core_per_s": round(result["fast"]["python_per_s"]),
         "scores_compared": result["vader"]["texts"],
         "score_mismatches": result["vader"]["mismatches"],
         "baseline_per_s": round(result["baseline"]["per_s"]),
@@ -1034,8 +1049,9 @@ def table(result: dict[str, Any], summary: dict[str, Any]) -> str:
     vader, fast = result["vader"], result["fast"]
     lines.append(
         f"vaderSentiment 3.3.2 loop, one core: {vader['per_s']:,.0f} texts/s; "
-        f"project scorer, one core: {fast['per_s']:,.0f} texts/s "
-        f"({summary['fast_vs_vader']}x on the same texts, timed back to back)"
+        f"project scorer ({fast['implementation']}), one core: {fast['per_s']:,.0f} texts/s "
+        f"({summary['fast_vs_vader']}x on the same texts, timed back to back; its Python "
+        f"source {fast['python_per_s']:,.0f} texts/s)"
     )
     lines.append(
         f"scores compared with vaderSentiment: {vader['texts']:,}, "

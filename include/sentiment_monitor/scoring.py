@@ -68,9 +68,9 @@ def analyzer(lexicon: tuple[tuple[str, float], ...] = ()) -> Any:
     """This process's analyzer for the given lexicon overrides, built once."""
     found = _ANALYZERS.get(lexicon)
     if found is None:
-        from sentiment_monitor.vader_fast import FastSentimentAnalyzer
+        from sentiment_monitor.native import fast_analyzer_class
 
-        found = FastSentimentAnalyzer(lexicon_overrides=dict(lexicon) or None)
+        found = fast_analyzer_class()(lexicon_overrides=dict(lexicon) or None)
         _ANALYZERS[lexicon] = found
     return found
 

@@ -122,7 +122,8 @@ def _emoji_tables() -> tuple[frozenset[str], dict[int, str], bool]:
 def _check_overrides(overrides: Mapping[str, float]) -> dict[str, float]:
     """Validate lexicon overrides: lower-case single tokens with finite valences."""
     checked: dict[str, float] = {}
-    for word, valence in overrides.items():
+    # Read as objects: compiled (native.py), a value typed float would be converted, not checked.
+    for word, valence in cast(Mapping[object, object], overrides).items():
         if not isinstance(word, str) or not word:
             raise ValueError(f"lexicon override key must be a non-empty string, got {word!r}")
         if word.split() != [word]:
@@ -449,7 +450,7 @@ def _punctuation_emphasis(text: str) -> float:
         ep_count = 4
     ep_amplifier = ep_count * 0.292
     qm_count = text.count("?")
-    qm_amplifier: float = 0
+    qm_amplifier = 0.0  # a float, as mypyc compiles this module (native.py)
     if qm_count > 1:
         qm_amplifier = qm_count * 0.18 if qm_count <= 3 else 0.96
     return ep_amplifier + qm_amplifier

@@ -6,18 +6,24 @@ escape: ``\\\\`` is a backslash, ``\\n`` a line feed, ``\\r`` a carriage return,
 ``\\uXXXX`` the code point XXXX (hex); control characters, line/paragraph separators and
 whitespace at the end of a line are always escaped. An empty line is the empty text.
 
+Every test runs on both implementations of the scorer: the Python source and its compiled copy
+(``sentiment_monitor.native``, which ``make`` builds; skipped where it is not built, except under
+CI, where a missing build fails).
+
 No test here times anything: speed is measured outside the suite.
 """
 
 from __future__ import annotations
 
 import importlib.util
+import os
 import re
 from pathlib import Path
 
 import pytest
 from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
 
+from sentiment_monitor import native
 from sentiment_monitor.vader_fast import FastSentimentAnalyzer
 
 CORPUS = Path(__file__).resolve().parents[1] / "data" / "vader_corpus.txt"
@@ -48,9 +54,23 @@ def original() -> SentimentIntensityAnalyzer:
     return SentimentIntensityAnalyzer()
 
 
+@pytest.fixture(scope="module", params=["python", "compiled"])
+def analyzer_class(request: pytest.FixtureRequest) -> type[FastSentimentAnalyzer]:
+    """The scorer's class: its Python source, or the compiled copy ``make`` built from it."""
+    if request.param == "python":
+        return FastSentimentAnalyzer
+    compiled = native.load("vader_fast")
+    if compiled is None:
+        if os.environ.get("CI"):
+            pytest.fail("make test builds the compiled scorer; it is missing or stale")
+        pytest.skip("the compiled scorer is not built (make builds it)")
+    assert compiled.FastSentimentAnalyzer is not FastSentimentAnalyzer
+    return compiled.FastSentimentAnalyzer  # type: ignore[no-any-return]
+
+
 @pytest.fixture(scope="module")
-def fast() -> FastSentimentAnalyzer:
-    return FastSentimentAnalyzer()
+def fast(analyzer_class: type[FastSentimentAnalyzer]) -> FastSentimentAnalyzer:
+    return analyzer_class()
 
 
 def _long_text(size: int) -> str:
@@ -160,36 +180,42 @@ def test_long_text_completes_and_prefix_matches(
     assert fast.polarity_scores(prefix) == original.polarity_scores(prefix)
 
 
-def test_override_changes_score() -> None:
+def test_override_changes_score(analyzer_class: type[FastSentimentAnalyzer]) -> None:
     text = "killer queen is killer"
-    plain = FastSentimentAnalyzer()
+    plain = analyzer_class()
     assert plain.polarity_scores(text)["compound"] < 0  # "killer" is -3.3 in VADER's lexicon
-    tuned = FastSentimentAnalyzer(lexicon_overrides={"killer": 2.0})
+    tuned = analyzer_class(lexicon_overrides={"killer": 2.0})
     assert tuned.polarity_scores(text)["compound"] > 0
     assert tuned.polarity_scores("bad")["compound"] < 0  # other words untouched
 
 
-def test_without_overrides_equals_original(original: SentimentIntensityAnalyzer) -> None:
+def test_without_overrides_equals_original(
+    original: SentimentIntensityAnalyzer, analyzer_class: type[FastSentimentAnalyzer]
+) -> None:
     no_overrides: tuple[dict[str, float] | None, ...] = (None, {})
     for overrides in no_overrides:
-        analyzer = FastSentimentAnalyzer(lexicon_overrides=overrides)
+        analyzer = analyzer_class(lexicon_overrides=overrides)
         for text in TEXTS[:150]:
             assert analyzer.polarity_scores(text) == original.polarity_scores(text)
 
 
-def test_override_equals_original_with_updated_lexicon() -> None:
+def test_override_equals_original_with_updated_lexicon(
+    analyzer_class: type[FastSentimentAnalyzer],
+) -> None:
     overrides = {"killer": 2.0, "sick": 1.5, "brand": 0.0, "meh": -1.0, "so": 1.0, "least": 0.5}
     reference = SentimentIntensityAnalyzer()
     reference.lexicon.update(overrides)
-    analyzer = FastSentimentAnalyzer(lexicon_overrides=overrides)
+    analyzer = analyzer_class(lexicon_overrides=overrides)
     texts = [t for t in TEXTS if len(t) <= 280] + ["killer queen is killer", "so sick", "at least"]
     for text in texts:
         assert analyzer.polarity_scores(text) == reference.polarity_scores(text), text
 
 
-def test_overrides_do_not_leak_between_instances() -> None:
-    FastSentimentAnalyzer(lexicon_overrides={"good": -3.0})
-    assert FastSentimentAnalyzer().polarity_scores("good")["compound"] > 0
+def test_overrides_do_not_leak_between_instances(
+    analyzer_class: type[FastSentimentAnalyzer],
+) -> None:
+    analyzer_class(lexicon_overrides={"good": -3.0})
+    assert analyzer_class().polarity_scores("good")["compound"] > 0
 
 
 @pytest.mark.parametrize(
@@ -203,6 +229,8 @@ def test_overrides_do_not_leak_between_instances() -> None:
         {"killer": True},
     ],
 )
-def test_bad_overrides_are_refused(overrides: dict[str, float]) -> None:
+def test_bad_overrides_are_refused(
+    overrides: dict[str, float], analyzer_class: type[FastSentimentAnalyzer]
+) -> None:
     with pytest.raises(ValueError):
-        FastSentimentAnalyzer(lexicon_overrides=overrides)
+        analyzer_class(lexicon_overrides=overrides)
