@@ -34,13 +34,14 @@ $(BIN)/.installed: requirements.txt pyproject.toml
 	$(BIN)/python -m pip install --quiet --no-deps -e .
 	touch $@
 
-# The scorer compiled by mypyc beside its Python source (sentiment_monitor.native); rebuilt when
-# the source changes, and used only while it matches it. Without a C compiler it is skipped and
-# the scorer runs as Python.
-NATIVE_SOURCES := include/sentiment_monitor/vader_fast.py include/sentiment_monitor/native.py
+# The scorer and normalize compiled by mypyc beside their Python source (sentiment_monitor.native);
+# rebuilt when a source changes, and each used only while it matches its source. Without a C
+# compiler the build is skipped and they run as Python.
+NATIVE_SOURCES := include/sentiment_monitor/vader_fast.py include/sentiment_monitor/normalize.py \
+  include/sentiment_monitor/native.py
 $(BIN)/.native: $(BIN)/.installed $(NATIVE_SOURCES)
 	$(BIN)/python -m sentiment_monitor.native build \
-	  || echo "the compiled scorer was not built: the scorer runs as Python (slower)"
+	  || echo "the compiled modules were not built: they run as Python (slower)"
 	touch $@
 
 install: $(BIN)/.installed $(BIN)/.native

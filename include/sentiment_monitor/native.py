@@ -1,17 +1,24 @@
 """Compiled copies of the hot pure-Python modules, used only while they match their source.
 
-The scorer (:mod:`sentiment_monitor.vader_fast`) is the night's largest piece of Python work, and
-all of it is interpreter overhead: small functions, list indexing, float arithmetic. mypyc
-compiles that same module, unchanged and typed as it is, to a C extension that ran it about 1.5
-times as fast on the bench's texts with the very same floats (the committed corpus and the
-bench's full comparison with vaderSentiment check both paths).
+The scorer (:mod:`sentiment_monitor.vader_fast`) and the record-by-record normalizer
+(:mod:`sentiment_monitor.normalize`) are the night's Python work, and what is left of their cost
+is interpreter overhead: small functions, string and list handling, float arithmetic. mypyc
+compiles those same modules, typed as they are, to C extensions: the scorer ran 1.37-1.46x as
+fast on the bench's texts with the very same floats (the committed corpus and the bench's full
+comparison with vaderSentiment check both paths), normalize about 1.25x with the very same
+parts and rejects (a test compares the two on generated and shipped days).
 
 The source stays the one truth. ``make`` builds each module of :data:`MODULES` under another
 name (``_sentiment_native_<module>``) into the virtual environment's site-packages, with the
 SHA-256 of the source it was compiled from as ``NATIVE_SOURCE_SHA256``; :func:`load` hands out
 the compiled module only while that digest equals the current source's, so an edited module is
 never shadowed by a stale build: it runs as Python until ``make`` compiles it again. Without a C
-compiler or mypyc the build is skipped and everything runs as Python, only slower.
+compiler or mypyc the build is skipped and everything runs as Python, only slower; setting
+``SENTIMENT_NATIVE=off`` in the environment runs everything as Python too.
+
+Compiled, a module checks the types it declares (a value annotated ``int`` must be an ``int``,
+not a numpy integer), and its classes pickle only through ``__reduce__``; the modules here are
+written for that, and the suite runs on the compiled copies (``make test`` builds them).
 
 ``python -m sentiment_monitor.native build`` builds; ``python -m sentiment_monitor.native
 status`` says which modules run compiled.
@@ -24,6 +31,7 @@ import functools
 import hashlib
 import importlib
 import logging
+import os
 import shutil
 import subprocess
 import sys
@@ -35,7 +43,7 @@ from types import ModuleType
 log = logging.getLogger(__name__)
 
 #: The modules of this package that are compiled, by their name in the package.
-MODULES: tuple[str, ...] = ("vader_fast",)
+MODULES: tuple[str, ...] = ("vader_fast", "normalize")
 
 #: The constant a compiled copy carries: the SHA-256 of the source it was built from.
 DIGEST_NAME = "NATIVE_SOURCE_SHA256"
@@ -60,6 +68,8 @@ def source_digest(module: str) -> str:
 def load(module: str) -> ModuleType | None:
     """``module``'s compiled copy if one is installed and was built from the current source,
     else None (the caller uses the Python module). Decided once per process."""
+    if os.environ.get("SENTIMENT_NATIVE", "").strip().lower() in {"0", "off", "false", "no"}:
+        return None
     try:
         compiled = importlib.import_module(native_name(module))
     except ImportError:

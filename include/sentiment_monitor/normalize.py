@@ -40,7 +40,7 @@ import os
 import re
 import shutil
 from collections.abc import Iterator
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
@@ -201,10 +201,12 @@ def _followers(value: Any) -> int | None:
 class BrandMatcher:
     """Recognises the brand's own accounts and mentions of them, per platform."""
 
-    def __init__(self, handles: dict[str, str]) -> None:
-        from sentiment_monitor.config import normalize_handle
+    def __init__(self, handles: dict[str, str], *, normalized: bool = False) -> None:
+        if not normalized:
+            from sentiment_monitor.config import normalize_handle
 
-        self.handles = {p: normalize_handle(h) for p, h in handles.items()}
+            handles = {p: normalize_handle(h) for p, h in handles.items()}
+        self.handles = handles
         self._patterns = {
             p: re.compile(r"(?<![\w@.])@" + re.escape(h.split("@")[0]) + r"(?![\w])", re.I)
             for p, h in self.handles.items()
@@ -226,6 +228,15 @@ class BrandMatcher:
         """True when the text names the brand's handle on that platform (``@brand``)."""
         pattern = self._patterns.get(platform)
         return bool(pattern and pattern.search(text))
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Sent to the workers as its normalized handles, rebuilt without the configuration's
+        # code (workers never import it); the compiled class (native.py) pickles only this way.
+        return (_brand_matcher, (self.handles,))
+
+
+def _brand_matcher(handles: dict[str, str]) -> BrandMatcher:
+    return BrandMatcher(handles, normalized=True)
 
 
 def is_question(text: str, min_chars: int) -> bool:
@@ -547,6 +558,9 @@ class _Piece:
     timestamp_format: str | None = None
     assume_timezone: str | None = None
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        return _by_fields(self)
+
 
 @dataclass(frozen=True)
 class _Job:
@@ -558,6 +572,15 @@ class _Job:
     chunk_rows: int
     normalized_dir: str
     rejects_dir: str
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return _by_fields(self)
+
+
+def _by_fields(value: Any) -> tuple[Any, ...]:
+    """Pickle a frozen dataclass by calling it with its fields: the compiled classes
+    (native.py) cannot be rebuilt by setting the attributes of a frozen instance."""
+    return (type(value), tuple(getattr(value, f.name) for f in fields(value)))
 
 
 class _PieceWriter:
@@ -713,7 +736,7 @@ def _read_jsonl(piece: _Piece, normalizer: _Normalizer, out: _PieceWriter) -> tu
 
 
 def _no_lone_surrogates(values: list[Any]) -> None:
-    """RecordError for a field holding a lone surrogate (JSON ``"\ud800"``): not storable text."""
+    """RecordError for a field holding a lone surrogate (JSON ``"\\ud800"``): not storable text."""
     for key, value in zip(_READ_FIELDS, values, strict=True):
         if isinstance(value, str):
             try:
@@ -839,8 +862,8 @@ def first_copies(digests: list[np.ndarray], bucket_rows: int = 1 << 20) -> list[
         winners = where_all[first]
         del merged, where_all, first
         piece_of = np.searchsorted(offsets, winners, side="right") - 1
-        for number in np.unique(piece_of):
-            keep[number][winners[piece_of == number] - offsets[number]] = True
+        for piece in np.unique(piece_of):  # numpy integers: not ``number`` (an int, compiled)
+            keep[piece][winners[piece_of == piece] - offsets[piece]] = True
     return keep
 
 
@@ -851,7 +874,7 @@ def _plan(
     order landed (sorted), JSONL files cut into line-aligned ranges of about one part each."""
     pieces: list[_Piece] = []
     for extract in sorted(extracts, key=lambda e: order.get(e.source, len(order))):
-        common = {
+        common: dict[str, Any] = {
             "source": extract.source,
             "mapping": tuple(extract.mapping.items()),
             "timestamp_format": extract.timestamp_format,
@@ -932,6 +955,13 @@ def normalize_day(
     does not depend on that: the first in reading order - sources in the order of the
     configuration, files in sorted order, records in file order.
     """
+    from sentiment_monitor.native import load
+
+    compiled = load("normalize")
+    if compiled is not None and compiled.__name__ != __name__:  # this module, compiled
+        return compiled.normalize_day(  # type: ignore[no-any-return]
+            config, day, extracts, staging_dir, workers=workers, piece_bytes=piece_bytes
+        )
     normalized_dir, rejects_dir = staging_dir / "normalized", staging_dir / "rejects"
     for folder in (normalized_dir, rejects_dir):
         if folder.exists():

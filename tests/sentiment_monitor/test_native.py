@@ -9,7 +9,10 @@ which compares every score the pipeline stored with vaderSentiment's.
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
+import os
+import shutil
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -18,6 +21,7 @@ import pytest
 
 from sentiment_monitor import native, scoring
 from sentiment_monitor.vader_fast import FastSentimentAnalyzer
+from tests.conftest import ROOT, write_config
 
 
 @pytest.fixture
@@ -85,3 +89,87 @@ def test_the_digest_is_of_the_source_file_as_it_is(tmp_path: Path, monkeypatch) 
     source.write_text("x = 2\n")
     assert native.source_digest("vader_fast") != before
     assert len(before) == 64
+
+
+def test_sentiment_native_off_runs_everything_as_python(monkeypatch) -> None:
+    monkeypatch.setenv("SENTIMENT_NATIVE", "off")
+    native.load.cache_clear()
+    try:
+        assert native.load("vader_fast") is None and native.load("normalize") is None
+        assert native.fast_analyzer_class() is FastSentimentAnalyzer
+    finally:
+        native.load.cache_clear()
+
+
+def _normalized(config, days: list[str], staging: Path) -> list[dict]:
+    """What normalize_day made of each day: its counts, and the rows of its parts, drop lists
+    and rejects, named relative to ``staging`` (the paths differ between runs)."""
+    import numpy as np
+    import pyarrow.parquet as pq
+
+    from sentiment_monitor.normalize import drop_path, normalize_day
+    from sentiment_monitor.sources import build_source
+
+    made = []
+    for day in days:
+        source = build_source(config.sources[0], config.brand, staging / "landing")
+        result = normalize_day(
+            config, day, [source.extract(dt.date.fromisoformat(day))], staging / day
+        ).to_dict()
+        files = {
+            Path(path).relative_to(staging).as_posix(): pq.read_table(path).to_pylist()
+            for path in result["parts"] + result["rejects"]
+        }
+        drops = {
+            Path(path).name: np.load(drop_path(path)).tolist()
+            for path in result["parts"]
+            if drop_path(path).exists()
+        }
+        counts = {k: v for k, v in result.items() if k not in ("parts", "rejects")}
+        made.append({"counts": counts, "files": files, "drops": drops})
+    return made
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_compiled_normalize_makes_what_the_python_source_makes(
+    tmp_path: Path, monkeypatch, workers: int
+) -> None:
+    """On a generated day (HTML, emoji, threads, duplicates, malformed records, a long post,
+    several files of both formats) and the shipped sample's week, the compiled normalize writes
+    the same rows, drop lists, rejects and counts as its Python source, in a pool and alone."""
+    from sentiment_monitor.config import load_config
+    from sentiment_monitor.sample import generate_day
+
+    if native.load("normalize") is None:
+        if os.environ.get("CI"):
+            pytest.fail("make test builds the compiled normalize; it is missing or stale")
+        pytest.skip("the compiled normalize is not built (make builds it)")
+    exports = tmp_path / "exports"
+    generated = dt.date(2026, 11, 20)
+    generate_day(
+        generated, 3_000, 7, malformed=40, out_dir=exports, files=2, long_post_chars=30_000
+    )
+    sample = sorted(p.name for p in (ROOT / "data" / "sample" / "exports").iterdir())
+    shutil.copytree(ROOT / "data" / "sample" / "exports", exports, dirs_exist_ok=True)
+    days = [generated.isoformat(), *sample]
+    outputs = {}
+    for mode in ("compiled", "python"):
+        if mode == "python":
+            monkeypatch.setenv("SENTIMENT_NATIVE", "off")
+        native.load.cache_clear()
+        staging = tmp_path / mode
+        config = load_config(
+            write_config(
+                tmp_path / f"{mode}.yaml",
+                exports,
+                staging,
+                scoring={"chunk_rows": 500, "workers": workers},
+            )
+        )
+        outputs[mode] = _normalized(config, days, staging)
+    native.load.cache_clear()
+    compiled, python = outputs["compiled"], outputs["python"]
+    assert sum(day["counts"]["rejected"] for day in python) >= 40
+    assert sum(day["counts"]["duplicates"] for day in python) > 0
+    for day, mine, theirs in zip(days, compiled, python, strict=True):
+        assert mine == theirs, day
