@@ -34,6 +34,21 @@ os.environ.pop("SENTIMENT_CONFIG", None)
 PG_DSN = os.environ.get("SENTIMENT_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
 
 
+def compiled_copy(module: str):
+    """The compiled copy of ``module`` that ``make`` builds (``sentiment_monitor.native``);
+    skips the test where it is not built, and fails it under CI, whose ``make test`` builds it."""
+    import pytest
+
+    from sentiment_monitor import native
+
+    copy = native.load(module)
+    if copy is None:
+        if os.environ.get("CI"):
+            pytest.fail(f"make test builds the compiled {module}; it is missing or stale")
+        pytest.skip(f"the compiled {module} is not built (make builds it)")
+    return copy
+
+
 def write_config(path: Path, exports: Path, staging: Path, **extra: object) -> Path:
     """A configuration file for a test: the fixture brand, one file source, a tmp staging folder."""
     import yaml

@@ -311,18 +311,14 @@ def vader_reference(
         elapsed = time.perf_counter() - started
         seconds += elapsed
         if paired["texts"] < fast_limit:
-            started = time.perf_counter()
-            for text in texts:
-                if text is not None:
-                    fast.polarity_scores(text)
-            paired["fast_seconds"] += time.perf_counter() - started
-            started = time.perf_counter()
-            for text in texts:
-                if text is not None:
-                    python.polarity_scores(text)
-            paired["python_seconds"] += time.perf_counter() - started
+            scored = [t for t in texts if t is not None]
+            for key, timed in (("fast_seconds", fast), ("python_seconds", python)):
+                started = time.perf_counter()
+                for text in scored:
+                    timed.polarity_scores(text)
+                paired[key] += time.perf_counter() - started
             paired["vader_seconds"] += elapsed
-            paired["texts"] += sum(1 for t in texts if t is not None)
+            paired["texts"] += len(scored)
         for i, scores in enumerate(theirs):
             if scores is None:
                 continue

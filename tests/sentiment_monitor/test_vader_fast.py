@@ -16,15 +16,14 @@ No test here times anything: speed is measured outside the suite.
 from __future__ import annotations
 
 import importlib.util
-import os
 import re
 from pathlib import Path
 
 import pytest
 from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
 
-from sentiment_monitor import native
 from sentiment_monitor.vader_fast import FastSentimentAnalyzer
+from tests.conftest import compiled_copy
 
 CORPUS = Path(__file__).resolve().parents[1] / "data" / "vader_corpus.txt"
 GENERATOR = Path(__file__).resolve().parents[2] / "scripts" / "make_vader_corpus.py"
@@ -59,13 +58,9 @@ def analyzer_class(request: pytest.FixtureRequest) -> type[FastSentimentAnalyzer
     """The scorer's class: its Python source, or the compiled copy ``make`` built from it."""
     if request.param == "python":
         return FastSentimentAnalyzer
-    compiled = native.load("vader_fast")
-    if compiled is None:
-        if os.environ.get("CI"):
-            pytest.fail("make test builds the compiled scorer; it is missing or stale")
-        pytest.skip("the compiled scorer is not built (make builds it)")
-    assert compiled.FastSentimentAnalyzer is not FastSentimentAnalyzer
-    return compiled.FastSentimentAnalyzer  # type: ignore[no-any-return]
+    copy = compiled_copy("vader_fast")
+    assert copy.FastSentimentAnalyzer is not FastSentimentAnalyzer
+    return copy.FastSentimentAnalyzer  # type: ignore[no-any-return]
 
 
 @pytest.fixture(scope="module")
