@@ -47,12 +47,13 @@ $(BIN)/.native: $(BIN)/.installed $(NATIVE_SOURCES)
 install: $(BIN)/.installed $(BIN)/.native
 
 # Airflow's own metadata (SQLite, project-local); migrated once, and again after upgrades.
-$(AIRFLOW_HOME)/.migrated: $(BIN)/.installed $(BIN)/.native
+$(AIRFLOW_HOME)/.migrated: $(BIN)/.installed
 	mkdir -p $(AIRFLOW_HOME)
 	$(BIN)/airflow db migrate >/dev/null
 	touch $@
 
-airflow-db: $(AIRFLOW_HOME)/.migrated
+# What running the DAG needs: the installed project, its compiled modules and Airflow's metadata.
+airflow-db: install $(AIRFLOW_HOME)/.migrated
 
 demo: airflow-db
 	@for day in $(SAMPLE_DAYS); do \
@@ -66,7 +67,7 @@ run: airflow-db
 	$(BIN)/python -m sentiment_monitor.cli run-dag $(DATE)
 	$(BIN)/python -m sentiment_monitor.cli report --day $(DATE)
 
-test: $(BIN)/.installed $(BIN)/.native
+test: install
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 lint: $(BIN)/.installed

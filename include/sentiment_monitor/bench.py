@@ -290,9 +290,10 @@ def vader_reference(
     from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
 
     from sentiment_monitor import native
+    from sentiment_monitor.scoring import analyzer
     from sentiment_monitor.vader_fast import FastSentimentAnalyzer
 
-    reference, fast = SentimentIntensityAnalyzer(), native.fast_analyzer_class()()
+    reference, fast = SentimentIntensityAnalyzer(), analyzer()
     python = FastSentimentAnalyzer()
     texts_done, mismatches, seconds = 0, 0, 0.0
     paired = {"texts": 0, "vader_seconds": 0.0, "fast_seconds": 0.0, "python_seconds": 0.0}
