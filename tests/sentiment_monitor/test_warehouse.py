@@ -218,6 +218,83 @@ def test_threads_of_any_depth_orphans_and_late_replies(warehouse_url: str, tmp_p
     }
 
 
+#: "The replies to x" as docs/warehouse.md asks it: the posts of x's thread that reply to x.
+REPLIES_TO = """
+    SELECT r.mention_id FROM mentions x
+    JOIN mentions r
+      ON r.platform = x.platform AND r.in_reply_to_id = x.mention_id
+     AND r.thread_root_id IN (x.mention_id, x.thread_root_id)
+    WHERE x.platform = :platform AND x.mention_id = :id
+"""
+
+
+def test_the_replies_to_a_post_are_the_replies_of_its_thread(
+    warehouse_url: str, tmp_path: Path
+) -> None:
+    """No index holds every reply by its parent (migration 0011): the replies to a post are
+    found in its thread, whose index the planner uses. That finds each reply, also one stored
+    before its parent arrived (which keeps the parent as its root) and one to a post that
+    starts a thread."""
+    exports = tmp_path / "exports"
+    _export(
+        exports,
+        "2026-11-01",
+        [
+            {"id": "t", "author": "a", "text": "top"},
+            {"id": "r1", "author": "b", "text": "re", "in_reply_to_id": "t"},
+            {"id": "r1b", "author": "c", "text": "me too", "in_reply_to_id": "t"},
+            {"id": "c1", "author": "c", "text": "early", "in_reply_to_id": "p"},
+        ],
+    )
+    _export(
+        exports,
+        "2026-11-02",
+        [
+            {"id": "p", "author": "d", "text": "late parent", "in_reply_to_id": "r1"},
+            {"id": "c2", "author": "e", "text": "on time", "in_reply_to_id": "p"},
+            {"id": "c3", "author": "b", "text": "deeper", "in_reply_to_id": "c2"},
+        ],
+    )
+    config = load_config(write_config(tmp_path / "c.yaml", exports, tmp_path / "st"))
+    for day in ("2026-11-01", "2026-11-02"):
+        run_day(day, config=config, url=warehouse_url)
+    engine = make_engine(warehouse_url)
+    with engine.connect() as conn:
+        stored = conn.execute(sa.text("SELECT mention_id, in_reply_to_id FROM mentions")).all()
+        found = {
+            post: sorted(
+                conn.execute(sa.text(REPLIES_TO), {"platform": "mastodon", "id": post}).scalars()
+            )
+            for post, _ in stored
+        }
+    expected = {post: sorted(r for r, parent in stored if parent == post) for post, _ in stored}
+    assert found == expected
+    assert found["p"] == ["c1", "c2"]  # c1 keeps p as its root, c2 is in t's thread
+    assert found["t"] == ["r1", "r1b"]
+    if engine.dialect.name != "postgresql":
+        return
+    with engine.begin() as conn:
+        # A warehouse large enough that reading all of mentions would cost the planner more.
+        conn.execute(
+            sa.text(
+                "INSERT INTO mentions (platform, mention_id, day, author, created_at, text,"
+                " in_reply_to_id, thread_root_id, is_brand, is_question, mentions_brand,"
+                " compound, label, source)"
+                " SELECT 'mastodon', 'f' || g, DATE '2026-10-01', 'a' || (g % 97), now(), 'x',"
+                " 'f' || (g / 3), 'f' || (g / 30), false, false, false, 0, 'neutral', 'test'"
+                " FROM generate_series(1, 20000) g"
+            )
+        )
+        conn.exec_driver_sql("ANALYZE mentions")
+        plan = json.dumps(
+            conn.execute(
+                sa.text("EXPLAIN (FORMAT JSON) " + REPLIES_TO), {"platform": "mastodon", "id": "p"}
+            ).scalar_one()
+        )
+    assert "mentions_thread" in plan
+    assert "Seq Scan" not in plan
+
+
 def _authors_from_scratch(engine: sa.Engine) -> list[tuple]:
     """``authors`` recomputed from every mention (what the load keeps it equal to); the table
     is left as it was."""
