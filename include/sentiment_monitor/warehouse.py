@@ -20,7 +20,7 @@ mentions, so its cost follows the night.
 Everything a load writes to ``mentions`` and ``authors`` belongs to one platform (a post, its
 thread, its author), so on PostgreSQL the night's platforms are split into shares written side
 by side, each on its own connection and transaction (one connection inserts every post with its
-six index entries on one core). A coordinating transaction holds the warehouse lock, writes the
+five index entries on one core). A coordinating transaction holds the warehouse lock, writes the
 rejects and the audit once every share has written, and only then do the shares commit: an
 error before that rolls every share back. On SQLite, or with one platform, the load is one
 transaction.
@@ -1256,7 +1256,7 @@ def load_day(
     On PostgreSQL the night's platforms are split into shares (:func:`split_shares`, at most
     ``connections``, default :func:`parallel_connections`), each written on its own connection
     side by side (:func:`_side_by_side_shares`): inserting a post costs one entry in each of
-    six indexes, which one connection does on one core.
+    five indexes, which one connection does on one core.
     """
     ensure_schema(engine)
     day_value = day_param(engine, day)
