@@ -3,6 +3,7 @@ connection, all or nothing, and the platforms a night no longer has still replac
 
 from __future__ import annotations
 
+import concurrent.futures
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -14,7 +15,15 @@ import sqlalchemy as sa
 
 from sentiment_monitor import warehouse
 from sentiment_monitor.records import SCORED_SCHEMA
-from sentiment_monitor.warehouse import Share, load_day, make_engine, snapshot, split_shares
+from sentiment_monitor.warehouse import (
+    PartsReaderStopped,
+    Share,
+    SharedParts,
+    load_day,
+    make_engine,
+    snapshot,
+    split_shares,
+)
 from tests.conftest import fresh_database
 
 
@@ -148,9 +157,9 @@ def test_shares_write_the_warehouse_one_connection_writes(
     real = warehouse._load_share
     seen: list[tuple[tuple[str, ...] | None, int]] = []
 
-    def recorded(conn: sa.Connection, *args: Any) -> Any:
+    def recorded(conn: sa.Connection, *args: Any, **kwargs: Any) -> Any:
         seen.append((args[2].platforms, conn.exec_driver_sql("SELECT pg_backend_pid()").scalar()))
-        return real(conn, *args)
+        return real(conn, *args, **kwargs)
 
     monkeypatch.setattr(warehouse, "_load_share", recorded)
     for index, (day, parts, rows) in enumerate(_nights(tmp_path)):
@@ -206,3 +215,86 @@ def test_a_failing_share_commits_nothing(
         _load(pg_url, day, parts, rows + 1, connections=2)
     assert snapshot(engine) == before
     assert _load(pg_url, day, parts, rows, connections=2)["loaded"] == rows
+
+
+def _rows_of(batches: Iterator[pa.RecordBatch]) -> list[str]:
+    return [row for batch in batches for row in batch.column("mention_id").to_pylist()]
+
+
+def test_the_shares_parts_are_read_once_and_dealt_by_platform(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _, parts, _ = _nights(tmp_path)[0]
+    opened: list[str] = []
+    real = pq.ParquetFile
+
+    def counted(path: Any, *args: Any, **kwargs: Any) -> Any:
+        opened.append(str(path))
+        return real(path, *args, **kwargs)
+
+    monkeypatch.setattr(pq, "ParquetFile", counted)
+    monkeypatch.setattr(warehouse, "COPY_BATCH", 1)  # a batch per row: more than a queue holds
+    shares = [Share(("mastodon",)), Share(("bluesky", "forum"), ("mastodon",), True)]
+    read = SharedParts(parts, ["platform", "mention_id"], shares, depth=1)
+    # Both shares read side by side, as the load's do (each COPY on its own connection).
+    with concurrent.futures.ThreadPoolExecutor(2) as pool:
+        first, second = pool.map(lambda index: _rows_of(read.batches(index)), (0, 1))
+    read.close()
+    assert opened == parts  # each part read once, for both shares
+    # Each share has exactly its platforms' rows, in the parts' order.
+    every = [
+        (row["platform"], row["mention_id"])
+        for part in parts
+        for row in pq.read_table(part, columns=["platform", "mention_id"]).to_pylist()
+    ]
+    assert first == [m for p, m in every if p == "mastodon"]
+    assert second == [m for p, m in every if p in ("bluesky", "forum")]
+
+
+def test_a_stopped_reader_leaves_no_share_waiting(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _, parts, _ = _nights(tmp_path)[0]
+    monkeypatch.setattr(warehouse, "COPY_BATCH", 1)
+    shares = [Share(("mastodon",)), Share(("bluesky", "forum"), ("mastodon",), True)]
+    read = SharedParts(parts, ["platform", "mention_id"], shares, depth=1)
+    stream = read.batches(0)
+    assert next(stream).num_rows == 1
+    read.close()  # what a failing share does; the reader waited on the full queues
+    with pytest.raises(PartsReaderStopped):
+        _rows_of(stream)
+    # A reader that fails hands its error to every share that reads on.
+    broken = SharedParts(
+        [*parts, str(tmp_path / "missing.parquet")], ["platform", "mention_id"], shares
+    )
+    with concurrent.futures.ThreadPoolExecutor(2) as pool:
+        reading = [pool.submit(_rows_of, broken.batches(index)) for index in (0, 1)]
+        errors = [type(future.exception()) for future in reading]
+    broken.close()
+    assert errors == [FileNotFoundError, FileNotFoundError]
+
+
+def test_a_share_failing_before_it_reads_its_rows_fails_the_load_with_its_error(
+    pg_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The other share, whose rows the reader can no longer deal (it waits on the failed
+    share's full queue), stops too; the load raises the failed share's error, nothing else,
+    and commits nothing."""
+    day, parts, rows = _nights(tmp_path)[0]
+    engine = make_engine(pg_url)
+    warehouse.ensure_schema(engine)
+    before = snapshot(engine)
+    monkeypatch.setattr(warehouse, "COPY_BATCH", 1)
+    monkeypatch.setattr(warehouse, "SHARED_DEPTH", 1)
+    real = warehouse._create_stage
+    calls = iter(range(100))
+
+    def failing(conn: sa.Connection, name: str, like: str) -> None:
+        if name == "stage_mentions" and next(calls) == 0:
+            raise RuntimeError("the first share to stage failed")
+        real(conn, name, like)
+
+    monkeypatch.setattr(warehouse, "_create_stage", failing)
+    with pytest.raises(RuntimeError, match="the first share to stage failed"):
+        _load(pg_url, day, parts, rows, connections=2)
+    assert snapshot(engine) == before
