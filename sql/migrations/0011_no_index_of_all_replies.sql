@@ -5,8 +5,10 @@
 -- statement of the pipeline, its views or its marts read it: every lookup by parent asks for
 -- the brand's replies ("in_reply_to_id = x AND is_brand"), which mentions_brand_reply answers
 -- (migration 0004), and the posts of a thread go through mentions_thread. Inserting the 1M
--- night's 950,547 mentions into empty copies of the table took 9.6-10.2 s without it against
--- 10.0-12.5 s with it, alternating (about 1.9 s of CPU a night, and its WAL).
--- "The replies to x" is still one index range: they are the posts of x's thread (its
--- thread_root_id, or x itself when x starts it) whose in_reply_to_id is x; docs/warehouse.md.
+-- night's 950,547 mentions into empty copies of the table, alternating, took 8.5-10.2 s
+-- without it (mean 9.6) against 10.0-12.5 s with it (mean 11.5): about 1.9 s of CPU a night,
+-- and its WAL.
+-- "The replies to x" is still one index range: the posts of x's thread whose in_reply_to_id
+-- is x, the thread being x's own root or x itself (when x starts it, or arrived after the
+-- reply); docs/warehouse.md.
 DROP INDEX IF EXISTS mentions_reply_to;
