@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from sentiment_monitor.config import load_config
+from sentiment_monitor.config import Config, load_config
 from sentiment_monitor.pipeline import run_day
 from sentiment_monitor.warehouse import (
     ensure_schema,
@@ -171,21 +171,28 @@ def _export(folder: Path, day: str, records: list[dict]) -> None:
     (folder / day / "a.jsonl").write_text("\n".join(lines) + "\n")
 
 
+def _two_days_of_threads(url: str, tmp_path: Path, first: list[dict], second: list[dict]) -> Config:
+    """Export ``first`` on 2026-11-01 and ``second`` on 2026-11-02 (Mastodon), run both nights
+    into ``url``; return the configuration, for reruns."""
+    exports = tmp_path / "exports"
+    _export(exports, "2026-11-01", first)
+    _export(exports, "2026-11-02", second)
+    config = load_config(write_config(tmp_path / "c.yaml", exports, tmp_path / "st"))
+    for day in ("2026-11-01", "2026-11-02"):
+        run_day(day, config=config, url=url)
+    return config
+
+
 def test_threads_of_any_depth_orphans_and_late_replies(warehouse_url: str, tmp_path: Path) -> None:
     """Roots are computed on the stage before the insert: chains of any depth, replies to a
     parent stored nowhere, to an earlier day's reply, and a cycle (left without a root)."""
-    exports = tmp_path / "exports"
-    _export(
-        exports,
-        "2026-11-01",
+    config = _two_days_of_threads(
+        warehouse_url,
+        tmp_path,
         [
             {"id": "t", "author": "a", "text": "top"},
             {"id": "r1", "author": "b", "text": "re", "in_reply_to_id": "t"},
         ],
-    )
-    _export(
-        exports,
-        "2026-11-02",
         [
             {"id": "r4", "author": "c", "text": "deep", "in_reply_to_id": "r3"},
             {"id": "r3", "author": "c", "text": "deeper", "in_reply_to_id": "r2"},
@@ -196,9 +203,6 @@ def test_threads_of_any_depth_orphans_and_late_replies(warehouse_url: str, tmp_p
             {"id": "y", "author": "f", "text": "loop", "in_reply_to_id": "x"},
         ],
     )
-    config = load_config(write_config(tmp_path / "c.yaml", exports, tmp_path / "st"))
-    for day in ("2026-11-01", "2026-11-02"):
-        run_day(day, config=config, url=warehouse_url)
     engine = make_engine(warehouse_url)
     before = snapshot(engine)
     run_day("2026-11-02", config=config, url=warehouse_url)
@@ -235,29 +239,21 @@ def test_the_replies_to_a_post_are_the_replies_of_its_thread(
     found in its thread, whose index the planner uses. That finds each reply, also one stored
     before its parent arrived (which keeps the parent as its root) and one to a post that
     starts a thread."""
-    exports = tmp_path / "exports"
-    _export(
-        exports,
-        "2026-11-01",
+    _two_days_of_threads(
+        warehouse_url,
+        tmp_path,
         [
             {"id": "t", "author": "a", "text": "top"},
             {"id": "r1", "author": "b", "text": "re", "in_reply_to_id": "t"},
             {"id": "r1b", "author": "c", "text": "me too", "in_reply_to_id": "t"},
             {"id": "c1", "author": "c", "text": "early", "in_reply_to_id": "p"},
         ],
-    )
-    _export(
-        exports,
-        "2026-11-02",
         [
             {"id": "p", "author": "d", "text": "late parent", "in_reply_to_id": "r1"},
             {"id": "c2", "author": "e", "text": "on time", "in_reply_to_id": "p"},
             {"id": "c3", "author": "b", "text": "deeper", "in_reply_to_id": "c2"},
         ],
     )
-    config = load_config(write_config(tmp_path / "c.yaml", exports, tmp_path / "st"))
-    for day in ("2026-11-01", "2026-11-02"):
-        run_day(day, config=config, url=warehouse_url)
     engine = make_engine(warehouse_url)
     with engine.connect() as conn:
         stored = conn.execute(sa.text("SELECT mention_id, in_reply_to_id FROM mentions")).all()
