@@ -440,16 +440,25 @@ def _batches(
 ) -> Iterator[pa.RecordBatch]:
     """The ``columns`` of Parquet ``parts`` in batches of at most ``size`` rows; with
     ``platforms``, only the rows of those platforms."""
-    import pyarrow.compute as pc
-
-    keep = None if platforms is None else pa.array(list(platforms), pa.string())
+    keep = _platform_set(platforms)
     for part in parts:
         parquet = pq.ParquetFile(part)
         for batch in parquet.iter_batches(batch_size=size, columns=list(columns)):
-            if keep is not None:
-                batch = batch.filter(pc.is_in(batch.column("platform"), value_set=keep))
+            batch = _of_platforms(batch, keep)
             if batch.num_rows:
                 yield batch
+
+
+def _platform_set(platforms: Sequence[str] | None) -> pa.Array | None:
+    """``platforms`` as the value set :func:`_of_platforms` filters by (None: every platform)."""
+    return None if platforms is None else pa.array(list(platforms), pa.string())
+
+
+def _of_platforms(batch: pa.RecordBatch, keep: pa.Array | None) -> pa.RecordBatch:
+    """The rows of ``batch`` whose ``platform`` is in ``keep`` (all of them when None)."""
+    import pyarrow.compute as pc
+
+    return batch if keep is None else batch.filter(pc.is_in(batch.column("platform"), keep))
 
 
 def _iter_rows(
@@ -561,10 +570,7 @@ class SharedParts:
         shares: Sequence[Share],
         depth: int | None = None,
     ) -> None:
-        self._keep = [
-            None if share.platforms is None else pa.array(list(share.platforms), pa.string())
-            for share in shares
-        ]
+        self._keep = [_platform_set(share.platforms) for share in shares]
         self._queues: list[queue.Queue[pa.RecordBatch | _End]] = [
             queue.Queue(depth or SHARED_DEPTH) for _ in shares
         ]
@@ -584,14 +590,11 @@ class SharedParts:
         return False
 
     def _read(self, parts: list[str], columns: list[str]) -> None:
-        import pyarrow.compute as pc
-
         end = _End()
         try:
             for batch in _batches(parts, columns, COPY_BATCH, None):
-                platform = batch.column("platform")
                 for index, keep in enumerate(self._keep):
-                    mine = batch if keep is None else batch.filter(pc.is_in(platform, keep))
+                    mine = _of_platforms(batch, keep)
                     if mine.num_rows and not self._put(index, mine):
                         return
         except BaseException as error:  # handed to the shares, which raise it
