@@ -51,7 +51,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from msgspec.structs import astuple
 
-from sentiment_monitor.processes import spawn_pool
+from sentiment_monitor.processes import spawn_pool, without_cycle_collector
 from sentiment_monitor.records import (
     EXPORT_FIELDS,
     NORMALIZED_SCHEMA,
@@ -668,14 +668,15 @@ def _normalize_piece(job: _Job, piece: _Piece) -> dict[str, Any]:
         job.brand, job.question_min_chars, piece.timestamp_format, piece.assume_timezone
     )
     out = _PieceWriter(job, piece)
-    if piece.file_format == "jsonl":
-        read, reposts = _read_jsonl(piece, normalizer, out)
-    elif piece.file_format == "csv":
-        read, reposts = _read_csv(piece, normalizer, out)
-    else:
-        raise ValueError(f"unknown file format {piece.file_format!r}")
-    out.flush()
-    out.flush_rejects()
+    with without_cycle_collector():
+        if piece.file_format == "jsonl":
+            read, reposts = _read_jsonl(piece, normalizer, out)
+        elif piece.file_format == "csv":
+            read, reposts = _read_csv(piece, normalizer, out)
+        else:
+            raise ValueError(f"unknown file format {piece.file_format!r}")
+        out.flush()
+        out.flush_rejects()
     return {
         "index": piece.index,
         "source": piece.source,
