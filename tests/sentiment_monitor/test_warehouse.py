@@ -462,6 +462,40 @@ def test_a_small_night_on_a_large_warehouse_refreshes_only_the_statistics_it_mov
         assert conn.execute(sa.text(author_stats)).one() != authors_before
 
 
+def test_temporary_tables_take_a_smaller_sample_than_the_warehouses_tables(pg_url: str) -> None:
+    """A step's temporary tables are analyzed on ``TEMP_STATISTICS_TARGET`` (a histogram of at
+    most that many buckets); a warehouse table whose statistics the night refreshes in full
+    keeps the server's default target, and the setting is back as it was after either."""
+    from sentiment_monitor.warehouse import (
+        TEMP_STATISTICS_TARGET,
+        analyze,
+        refresh_statistics,
+        temp_table,
+    )
+
+    engine = make_engine(pg_url)
+    ensure_schema(engine)
+    buckets = (
+        "SELECT array_length(CAST(CAST(histogram_bounds AS TEXT) AS TEXT[]), 1) - 1"
+        " FROM pg_stats WHERE tablename = :table AND attname = :column"
+    )
+    with engine.begin() as conn:
+        temp_table(conn, "t_keys", "k VARCHAR(32)")
+        conn.exec_driver_sql("INSERT INTO t_keys SELECT 'k' || g FROM generate_series(1, 30000) g")
+        analyze(conn, "t_keys")
+        temp = conn.execute(sa.text(buckets), {"table": "t_keys", "column": "k"}).scalar_one()
+        assert TEMP_STATISTICS_TARGET < 100
+        assert temp == TEMP_STATISTICS_TARGET
+        assert conn.execute(sa.text("SHOW default_statistics_target")).scalar_one() == "100"
+        _mentions_of_day(conn, 1, 30_000, "2026-11-01")
+        assert refresh_statistics(conn, "mentions", 30_000) == "all"
+        full = conn.execute(
+            sa.text(buckets), {"table": "mentions", "column": "mention_id"}
+        ).scalar_one()
+        assert full == 100
+        assert conn.execute(sa.text("SHOW default_statistics_target")).scalar_one() == "100"
+
+
 def test_staging_stores_every_value_as_it_was_scored(warehouse_url: str, tmp_path: Path) -> None:
     """The bulk path (binary COPY on PostgreSQL, rows on SQLite) keeps NULL apart from an empty
     string, text with the characters CSV and COPY give meaning to, the exact doubles, the
