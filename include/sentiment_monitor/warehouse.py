@@ -657,12 +657,12 @@ STAGE_STATISTICS: tuple[str, ...] = (
 
 #: The sample of a temporary table's statistics (:func:`analyze`): PostgreSQL reads 300 rows
 #: per unit. What the statements of a night ask of these tables is their size and how many
-#: distinct keys they hold, which 9,000 rows tell well enough (the default samples 30,000). ANALYZE
-#: of 390,000 qualifying posts (a shard's ``fl_posts`` is about half that) took 0.21-0.25 s at
-#: the default target and 0.06-0.09 s at this one (0.24-0.29 s and 0.06-0.07 s for a Bluesky
-#: share's stage at 1M). A flag shard analyzes six such tables, a load share up to six. The
-#: flag step alone on the 1M night, five runs alternating with the default: 7.9-9.9 s against
-#: 8.3-11.2 s (medians 9.0 and 9.2), the same flags.
+#: distinct keys they hold, which 9,000 rows tell well enough (the default samples 30,000).
+#: ANALYZE of 390,000 qualifying posts (a shard's ``fl_posts`` is about half that) took
+#: 0.21-0.25 s at the default target and 0.06-0.09 s at this one (0.24-0.29 s and 0.06-0.07 s
+#: for a Bluesky share's stage at 1M). A flag shard analyzes six such tables, a load share up
+#: to six. The flag step alone on the 1M night, five runs alternating with the default:
+#: 7.9-9.9 s against 8.3-11.2 s (medians 9.0 and 9.2), the same flags.
 TEMP_STATISTICS_TARGET = 30
 
 
