@@ -280,3 +280,41 @@ def test_a_part_never_scored_is_an_error_not_a_smaller_day(tmp_path: Path) -> No
     parts = [(part(tmp_path / f"part-{i:05d}.parquet", [row(i)]), 1) for i in range(3)]
     with pytest.raises(ValueError, match=r"out of sequence: \[2\]"):
         _as_scored(parts, tmp_path / "out", order=[0, 2])
+
+
+def test_great_expectations_imports_without_running_scipy_stats_until_it_is_read() -> None:
+    """In a fresh interpreter, as a spawned validation worker starts: after the import no part
+    of ``scipy.stats`` has run; an expectation that needs it (KL divergence, which imports it
+    at module level) still gets the real module on first use."""
+    import subprocess
+    import sys
+
+    script = """
+import sys
+from sentiment_monitor.validation import import_great_expectations
+gx = import_great_expectations()
+ran = [m for m in sys.modules if m.startswith("scipy.stats.")]
+assert not ran, ran
+import pandas as pd
+context = gx.get_context(mode="ephemeral")
+batch = (
+    context.data_sources.add_pandas("p")
+    .add_dataframe_asset("a")
+    .add_batch_definition_whole_dataframe("b")
+    .get_batch(batch_parameters={"dataframe": pd.DataFrame({"x": [0, 0, 1, 1]})})
+)
+expectation = gx.expectations.ExpectColumnKLDivergenceToBeLessThan(
+    column="x",
+    partition_object={"values": [0, 1], "weights": [0.5, 0.5]},
+    threshold=0.1,
+)
+result = batch.validate(expectation)
+assert result.success and result.result["observed_value"] == 0.0, result
+assert "scipy.stats._stats_py" in sys.modules
+print("ok")
+"""
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert done.stdout.strip().endswith("ok")
