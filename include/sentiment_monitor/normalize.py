@@ -59,6 +59,7 @@ from sentiment_monitor.records import (
     REJECT_SCHEMA,
     REQUIRED_EXPORT_FIELDS,
     format_timestamp,
+    write_staged_part,
 )
 
 if TYPE_CHECKING:  # worker processes import this module: keep pydantic and config out of it
@@ -629,8 +630,7 @@ class _PieceWriter:
         path = Path(self.job.normalized_dir) / (
             f"part-{self.piece.index:05d}-{len(self.parts):03d}.parquet"
         )
-        # lz4: staged for the next step only; writes and reads in half the CPU of zstd.
-        pq.write_table(table, path, compression="lz4")
+        write_staged_part(table, path)
         self.parts.append((str(path), rows))
 
     def flush_rejects(self) -> None:

@@ -28,10 +28,9 @@ from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
-import pyarrow.parquet as pq
 
 from sentiment_monitor.processes import spawn_pool
-from sentiment_monitor.records import SCORED_SCHEMA, label_for
+from sentiment_monitor.records import SCORED_SCHEMA, label_for, write_staged_part
 
 _ANALYZERS: dict[tuple[tuple[str, float], ...], Any] = {}
 
@@ -136,8 +135,7 @@ def score_part(in_path: str, out_path: str, settings: ScoreSettings) -> dict[str
     for name, values in zip(_SCORED_FIELDS, columns, strict=True):
         column = SCORED_SCHEMA.field(name)
         table = table.append_column(column, pa.array(values, column.type))
-    # lz4, as normalize: read once or twice more by later steps, cheaper to read than zstd.
-    pq.write_table(table.select(SCORED_SCHEMA.names), out_path, compression="lz4")
+    write_staged_part(table.select(SCORED_SCHEMA.names), out_path)
     counted = collections.Counter(labels)
     return {
         "rows": len(texts),

@@ -23,6 +23,7 @@ from sentiment_monitor.normalize import (
     split_lines,
 )
 from sentiment_monitor.sources import build_source
+from tests.sentiment_monitor.staged import staged_layout
 
 
 @pytest.mark.parametrize(
@@ -420,3 +421,14 @@ def test_a_lone_surrogate_escape_is_a_reject_not_a_crash(tmp_path: Path, config)
     assert (result.read, result.emitted, result.rejected) == (2, 1, 1)
     (reject,) = pq.read_table(result.rejects[0]).to_pylist()
     assert reject["record_no"] == 1 and "text is not valid Unicode" in reject["reason"]
+
+
+def test_parts_are_staged_with_dictionaries_for_few_values_and_no_statistics(
+    config, tmp_path: Path
+) -> None:
+    result = run(config, "2026-11-01", tmp_path)
+    assert result.parts
+    for part in result.parts:
+        dictionary, statistics = staged_layout(part)
+        assert dictionary == {"platform", "day", "lang", "source"}
+        assert statistics == set()

@@ -10,6 +10,7 @@ from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
 
 from sentiment_monitor.records import NORMALIZED_SCHEMA, label_for
 from sentiment_monitor.scoring import ScoreSettings, combine, group_parts, score_parts, score_text
+from tests.sentiment_monitor.staged import staged_layout
 
 SETTINGS = ScoreSettings()
 
@@ -104,6 +105,9 @@ def test_parallel_scoring_equals_inline(tmp_path: Path) -> None:
     assert inline.unscored == 6
     for a, b in zip(inline.parts, spread.parts, strict=True):
         assert pq.read_table(a).equals(pq.read_table(b))
+        dictionary, statistics = staged_layout(a)
+        assert dictionary == {"platform", "day", "lang", "source", "label", "score_note"}
+        assert statistics == set()
 
 
 def test_score_skips_the_rows_normalize_marked_as_later_copies(tmp_path: Path) -> None:
