@@ -104,9 +104,7 @@ class ValidateResult:
 
 
 def _row_expectations() -> list[Any]:
-    import great_expectations as gx
-
-    e = gx.expectations
+    e = import_great_expectations().expectations
     not_null = [
         e.ExpectColumnValuesToNotBeNull(column=c)
         for c in ("platform", "mention_id", "day", "author", "created_at", "text", "label")
@@ -124,9 +122,7 @@ def _row_expectations() -> list[Any]:
 
 
 def _batch_expectations() -> list[Any]:
-    import great_expectations as gx
-
-    e = gx.expectations
+    e = import_great_expectations().expectations
     return [
         e.ExpectCompoundColumnsToBeUnique(column_list=["platform", "mention_id"]),
         e.ExpectColumnValuesToBeBetween(column="compound", min_value=-1, max_value=1),
@@ -137,9 +133,7 @@ def _batch_expectations() -> list[Any]:
 
 
 def _columns_expectations() -> list[Any]:
-    import great_expectations as gx
-
-    e = gx.expectations
+    e = import_great_expectations().expectations
     return [
         e.ExpectTableColumnsToMatchSet(column_set=list(SCORED_SCHEMA.names), exact_match=True),
     ]

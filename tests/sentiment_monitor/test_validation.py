@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 import pyarrow as pa
@@ -286,9 +288,6 @@ def test_great_expectations_imports_without_running_scipy_stats_until_it_is_read
     """In a fresh interpreter, as a spawned validation worker starts: after the import no part
     of ``scipy.stats`` has run; an expectation that needs it (KL divergence, which imports it
     at module level) still gets the real module on first use."""
-    import subprocess
-    import sys
-
     script = """
 import sys
 from sentiment_monitor.validation import import_great_expectations
