@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import multiprocessing
 from pathlib import Path
 
 import numpy as np
@@ -14,9 +15,11 @@ from sentiment_monitor.config import parse_config
 from sentiment_monitor.normalize import (
     BrandMatcher,
     RecordError,
+    _started_pool,
     first_copies,
     html_to_text,
     iter_lines,
+    line_count,
     normalize_day,
     parse_timestamp,
     read_normalized,
@@ -222,6 +225,26 @@ def test_byte_ranges_never_lose_or_double_a_line(tmp_path: Path, data: bytes) ->
                 lines = list(iter_lines(path, start, end, block=block))
                 got += [(before + i, line) for i, line in enumerate(lines, start=1)]
             assert got == expected, (piece_bytes, block)
+
+
+@pytest.mark.parametrize("data", _NASTY, ids=range(len(_NASTY)))
+def test_line_count_counts_every_kind_of_line_break(tmp_path: Path, data: bytes) -> None:
+    path = tmp_path / "f.jsonl"
+    path.write_bytes(data)
+    text = data.decode("utf-8-sig", errors="replace")
+    unterminated = 1 if text and not text.endswith(("\n", "\r")) else 0
+    assert line_count(data) == len(_reference_lines(path)) - unterminated
+
+
+def test_the_pool_starts_its_workers_before_any_piece_is_planned() -> None:
+    def workers() -> set[int | None]:
+        return {child.pid for child in multiprocessing.active_children()}
+
+    before = workers()
+    with _started_pool(2) as pool:
+        started = workers() - before
+        assert len(started) == 2  # spawned by the call itself, not at the first piece
+        assert pool.submit(line_count, b"a\nb\n").result() == 2
 
 
 def _write(path: Path, text: str) -> None:
