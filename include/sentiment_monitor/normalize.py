@@ -60,6 +60,7 @@ from sentiment_monitor.records import (
     REJECT_SCHEMA,
     REQUIRED_EXPORT_FIELDS,
     format_timestamp,
+    read_part,
     write_staged_part,
 )
 
@@ -826,7 +827,7 @@ def read_normalized(part: str | Path, columns: list[str] | None = None) -> pa.Ta
     Normalize writes parts in parallel, before it knows which copy of a duplicate comes first;
     it then records the rows to skip beside the part instead of writing the part again.
     """
-    table = pq.read_table(part, columns=columns)
+    table = read_part(part, columns)
     drops = drop_path(part)
     if drops.exists():
         keep = np.ones(table.num_rows, dtype=bool)

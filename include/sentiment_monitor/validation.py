@@ -43,7 +43,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from sentiment_monitor.processes import spawn_pool
-from sentiment_monitor.records import LABELS, PLATFORMS, REJECT_SCHEMA, SCORED_SCHEMA
+from sentiment_monitor.records import LABELS, PLATFORMS, REJECT_SCHEMA, SCORED_SCHEMA, read_part
 
 log = logging.getLogger(__name__)
 
@@ -323,7 +323,7 @@ def _validate_batch(batch: list[tuple[int, str]], out_dir: str, day: str) -> dic
     if failed:
         return {"parts": names, "batch_failed": failed}
     needed = sorted(set(ROW_COLUMNS) | set(BATCH_COLUMNS))
-    tables = [pq.read_table(part, columns=needed) for _, part in batch]
+    tables = [read_part(part, needed) for _, part in batch]
     sizes = [read.num_rows for read in tables]
     table = pa.concat_tables(tables)
     del tables
@@ -353,7 +353,7 @@ def _write_part(
         except OSError:
             shutil.copyfile(part, path)
         return {"mentions": str(path), "rejects": None, "rejected": 0, "failed": []}
-    table = pq.read_table(part)
+    table = read_part(part)
     reject_rows = []
     for index in sorted(failures):
         row = table.slice(index, 1).to_pylist()[0]

@@ -62,7 +62,7 @@ from sqlalchemy.engine import Connection, Engine
 
 from sentiment_monitor.config import project_root
 from sentiment_monitor.processes import worker_count
-from sentiment_monitor.records import MENTION_COLUMNS, REJECT_COLUMNS, format_timestamp
+from sentiment_monitor.records import MENTION_COLUMNS, REJECT_COLUMNS, format_timestamp, read_part
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -1122,7 +1122,7 @@ def night_platforms(parts: Sequence[str]) -> dict[str, int]:
     """The rows of each platform in Parquet ``parts`` (one column read)."""
     counts: dict[str, int] = {}
     for part in parts:
-        table = pq.read_table(part, columns=["platform"])
+        table = read_part(part, ["platform"])
         for item in table.column("platform").value_counts().to_pylist():
             counts[item["values"]] = counts.get(item["values"], 0) + int(item["counts"])
     return counts

@@ -5,9 +5,12 @@ from __future__ import annotations
 import datetime as dt
 import json
 import multiprocessing
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
+import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
@@ -25,6 +28,7 @@ from sentiment_monitor.normalize import (
     read_normalized,
     split_lines,
 )
+from sentiment_monitor.records import NORMALIZED_SCHEMA, write_staged_part
 from sentiment_monitor.sources import build_source
 from tests.sentiment_monitor.staged import staged_layout
 
@@ -245,6 +249,30 @@ def test_the_pool_starts_its_workers_before_any_piece_is_planned() -> None:
         started = workers() - before
         assert len(started) == 2  # spawned by the call itself, not at the first piece
         assert pool.submit(line_count, b"a\nb\n").result() == 2
+
+
+def test_staged_parts_are_read_without_importing_pandas(tmp_path: Path) -> None:
+    """In a fresh interpreter, as a scoring worker or the load starts: reading a part's rows
+    and counting its platforms imports neither pandas nor ``pyarrow.dataset``."""
+    part = tmp_path / "part-00000-000.parquet"
+    rows = [{"platform": p, "mention_id": str(i), "text": "t"} for i, p in enumerate("mmb")]
+    write_staged_part(pa.Table.from_pylist(rows, schema=NORMALIZED_SCHEMA), part)
+    script = f"""
+import sys
+from sentiment_monitor.normalize import read_normalized
+from sentiment_monitor.warehouse import night_platforms
+part = {str(part)!r}
+assert read_normalized(part, ["mention_id"]).column("mention_id").to_pylist() == ["0", "1", "2"]
+assert night_platforms([part]) == {{"m": 2, "b": 1}}
+loaded = [m for m in ("pandas", "pyarrow.dataset") if m in sys.modules]
+assert not loaded, loaded
+print("ok")
+"""
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert done.stdout.strip().endswith("ok")
 
 
 def _write(path: Path, text: str) -> None:
