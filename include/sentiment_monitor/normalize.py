@@ -908,12 +908,29 @@ def _plan(
     return pieces
 
 
+#: The smallest JSONL piece :func:`_plan` cuts when it sizes pieces by rows.
+MIN_PIECE_BYTES = 1 << 20
+
+
 def _bytes_for_rows(path: str, rows: int) -> int:
     """About ``rows`` lines of the file, in bytes, from the length of its first lines."""
     with open(path, "rb") as handle:
         head = handle.read(1 << 18)
     per_line = len(head) / max(1, line_count(head))
-    return max(1 << 20, int(rows * per_line * 0.95))
+    return max(MIN_PIECE_BYTES, int(rows * per_line * 0.95))
+
+
+def _most_pieces(extracts: list[ExtractResult], piece_bytes: int | None) -> int:
+    """At most how many pieces :func:`_plan` cuts, known before it reads the files: one per
+    CSV file, and for a JSONL file one per ``piece_bytes`` (or :data:`MIN_PIECE_BYTES`)."""
+    most = 0
+    for extract in extracts:
+        for landed in extract.files:
+            if landed.format == "jsonl":
+                most += 1 + os.path.getsize(landed.path) // (piece_bytes or MIN_PIECE_BYTES)
+            else:
+                most += 1
+    return most
 
 
 def _piece_cost(piece: _Piece) -> int:
@@ -999,6 +1016,8 @@ def normalize_day(
         landed = sum(os.path.getsize(f.path) for extract in extracts for f in extract.files)
         if landed < POOL_MIN_BYTES:
             workers = 1
+    # No more workers than pieces (one large CSV file is one piece, normalized in-process).
+    workers = min(workers, _most_pieces(extracts, piece_bytes))
     # The workers start while the pieces are planned (:func:`_started_pool`).
     pool = _started_pool(workers) if workers > 1 else None
     with pool if pool is not None else contextlib.nullcontext():

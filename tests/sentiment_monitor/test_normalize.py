@@ -5,8 +5,6 @@ from __future__ import annotations
 import datetime as dt
 import json
 import multiprocessing
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -30,6 +28,7 @@ from sentiment_monitor.normalize import (
 )
 from sentiment_monitor.records import NORMALIZED_SCHEMA, write_staged_part
 from sentiment_monitor.sources import build_source
+from tests.sentiment_monitor.fresh import assert_runs_fresh
 from tests.sentiment_monitor.staged import staged_layout
 
 
@@ -268,11 +267,7 @@ loaded = [m for m in ("pandas", "pyarrow.dataset") if m in sys.modules]
 assert not loaded, loaded
 print("ok")
 """
-    done = subprocess.run(
-        [sys.executable, "-c", script], capture_output=True, text=True, timeout=120
-    )
-    assert done.returncode == 0, done.stderr[-3000:]
-    assert done.stdout.strip().endswith("ok")
+    assert_runs_fresh(script)
 
 
 def _write(path: Path, text: str) -> None:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from pathlib import Path
 
 import pyarrow as pa
@@ -12,6 +10,7 @@ import pytest
 
 from sentiment_monitor.records import SCORED_SCHEMA
 from sentiment_monitor.validation import AsScored, ValidationFailed, collect, validate_parts
+from tests.sentiment_monitor.fresh import assert_runs_fresh
 
 
 def row(i: int, **changes: object) -> dict:
@@ -312,8 +311,4 @@ assert result.success and result.result["observed_value"] == 0.0, result
 assert "scipy.stats._stats_py" in sys.modules
 print("ok")
 """
-    done = subprocess.run(
-        [sys.executable, "-c", script], capture_output=True, text=True, timeout=120
-    )
-    assert done.returncode == 0, done.stderr[-3000:]
-    assert done.stdout.strip().endswith("ok")
+    assert_runs_fresh(script)
