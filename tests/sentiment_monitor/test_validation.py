@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
+from sentiment_monitor import validation
 from sentiment_monitor.records import SCORED_SCHEMA
 from sentiment_monitor.validation import AsScored, ValidationFailed, collect, validate_parts
 from tests.sentiment_monitor.fresh import assert_runs_fresh
@@ -291,8 +293,9 @@ def test_great_expectations_imports_without_running_scipy_stats_until_it_is_read
 import sys
 from sentiment_monitor.validation import import_great_expectations
 gx = import_great_expectations()
-ran = [m for m in sys.modules if m.startswith("scipy.stats.")]
+ran = [m for m in sys.modules if m.startswith(("scipy.stats.", "altair."))]
 assert not ran, ran
+assert type(sys.modules["altair"]).__name__ == "_Deferred"
 import pandas as pd
 context = gx.get_context(mode="ephemeral")
 batch = (
@@ -309,6 +312,42 @@ expectation = gx.expectations.ExpectColumnKLDivergenceToBeLessThan(
 result = batch.validate(expectation)
 assert result.success and result.result["observed_value"] == 0.0, result
 assert "scipy.stats._stats_py" in sys.modules
+import altair
+assert altair.Chart is not None and altair.__version__
+assert type(sys.modules["altair"]).__name__ == "module" and "altair.vegalite" in sys.modules
 print("ok")
 """
     assert_runs_fresh(script)
+
+
+def test_a_deferred_module_runs_once_on_first_use(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``_defer``: ``import`` and ``from package import module`` bind without running it;
+    the first attribute read runs it once, and every binding then reads the real values."""
+    package = tmp_path / "deferpkg"
+    package.mkdir()
+    (package / "__init__.py").write_text("")
+    (package / "heavy.py").write_text(
+        "import builtins\nbuiltins.heavy_runs = getattr(builtins, 'heavy_runs', 0) + 1\n"
+        "def answer():\n    return 42\n"
+    )
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.delattr("builtins.heavy_runs", raising=False)
+    for name in ("deferpkg", "deferpkg.heavy"):
+        monkeypatch.delitem(sys.modules, name, raising=False)
+    validation._defer("deferpkg.heavy")
+    import builtins
+
+    import deferpkg.heavy as bound_by_import
+    from deferpkg import heavy as bound_by_from
+
+    assert not hasattr(builtins, "heavy_runs")
+    assert bound_by_from.answer() == 42
+    assert bound_by_import.answer() == 42 and builtins.heavy_runs == 1
+    real = sys.modules["deferpkg.heavy"]
+    assert type(real) is not type(bound_by_from) and real.answer() == 42
+    assert builtins.heavy_runs == 1
+    validation._defer("deferpkg.heavy")  # loaded already: left as it is
+    validation._defer("deferpkg.missing")  # not installed: nothing registered
+    assert sys.modules["deferpkg.heavy"] is real and "deferpkg.missing" not in sys.modules
