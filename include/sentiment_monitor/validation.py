@@ -69,9 +69,11 @@ class _Deferred(types.ModuleType):
     Only the attributes the import system reads on ``import x`` / ``from p import x`` are
     set (``__name__``, and ``__spec__`` left None, so the import finds the module done); any
     other read (a function, ``__path__`` for a submodule, ``__version__``) imports the real
-    module, copies its namespace in and answers from it. :class:`importlib.util.LazyLoader`
-    cannot do this for a top-level ``import x``: Python 3.11's import reads the module's
-    ``__spec__`` to see whether it is still initializing, and that read runs the module.
+    module, which then replaces this one in ``sys.modules``, and answers from it: every read
+    through a name bound to this object before is passed on, so it sees the real module as it
+    is then. :class:`importlib.util.LazyLoader` cannot do this for a top-level ``import x``:
+    Python 3.11's import reads the module's ``__spec__`` to see whether it is still
+    initializing, and that read runs the module.
     """
 
     def __getattr__(self, attribute: str) -> Any:
@@ -82,9 +84,7 @@ class _Deferred(types.ModuleType):
         with _deferring:
             if sys.modules.get(name) is self:
                 del sys.modules[name]
-            real = importlib.import_module(name)
-            vars(self).update(vars(real))
-        return real
+            return importlib.import_module(name)
 
 
 def _defer(name: str) -> None:

@@ -324,7 +324,7 @@ def test_a_deferred_module_runs_once_on_first_use(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """``_defer``: ``import`` and ``from package import module`` bind without running it;
-    the first attribute read runs it once, and every binding then reads the real values."""
+    the first attribute read runs it once, and every binding then reads the real module."""
     package = tmp_path / "deferpkg"
     package.mkdir()
     (package / "__init__.py").write_text("")
@@ -348,6 +348,8 @@ def test_a_deferred_module_runs_once_on_first_use(
     real = sys.modules["deferpkg.heavy"]
     assert type(real) is not type(bound_by_from) and real.answer() == 42
     assert builtins.heavy_runs == 1
+    real.answer = lambda: 43  # the real module as it is now, through the early bindings
+    assert bound_by_from.answer() == 43 and bound_by_import.answer() == 43
     validation._defer("deferpkg.heavy")  # loaded already: left as it is
     validation._defer("deferpkg.missing")  # not installed: nothing registered
     assert sys.modules["deferpkg.heavy"] is real and "deferpkg.missing" not in sys.modules
