@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import builtins
 import sys
 from pathlib import Path
 
@@ -329,20 +330,19 @@ def test_a_deferred_module_runs_once_on_first_use(
     package.mkdir()
     (package / "__init__.py").write_text("")
     (package / "heavy.py").write_text(
-        "import builtins\nbuiltins.heavy_runs = getattr(builtins, 'heavy_runs', 0) + 1\n"
-        "def answer():\n    return 42\n"
+        "import builtins\nbuiltins.heavy_runs += 1\ndef answer():\n    return 42\n"
     )
     monkeypatch.syspath_prepend(str(tmp_path))
-    monkeypatch.delattr("builtins.heavy_runs", raising=False)
-    for name in ("deferpkg", "deferpkg.heavy"):
-        monkeypatch.delitem(sys.modules, name, raising=False)
+    monkeypatch.setattr(builtins, "heavy_runs", 0, raising=False)  # removed after the test
+    for name in ("deferpkg", "deferpkg.heavy", "deferpkg.missing"):
+        monkeypatch.setitem(sys.modules, name, None)  # so the test's modules leave with it
+        monkeypatch.delitem(sys.modules, name)
     validation._defer("deferpkg.heavy")
-    import builtins
 
     import deferpkg.heavy as bound_by_import
     from deferpkg import heavy as bound_by_from
 
-    assert not hasattr(builtins, "heavy_runs")
+    assert builtins.heavy_runs == 0
     assert bound_by_from.answer() == 42
     assert bound_by_import.answer() == 42 and builtins.heavy_runs == 1
     real = sys.modules["deferpkg.heavy"]
