@@ -920,17 +920,12 @@ def _bytes_for_rows(path: str, rows: int) -> int:
     return max(MIN_PIECE_BYTES, int(rows * per_line * 0.95))
 
 
-def _most_pieces(extracts: list[ExtractResult], piece_bytes: int | None) -> int:
-    """At most how many pieces :func:`_plan` cuts, known before it reads the files: one per
-    CSV file, and for a JSONL file one per ``piece_bytes`` (or :data:`MIN_PIECE_BYTES`)."""
-    most = 0
-    for extract in extracts:
-        for landed in extract.files:
-            if landed.format == "jsonl":
-                most += 1 + os.path.getsize(landed.path) // (piece_bytes or MIN_PIECE_BYTES)
-            else:
-                most += 1
-    return most
+def _most_pieces(landed: list[tuple[str, int]], piece_bytes: int | None) -> int:
+    """At most how many pieces :func:`_plan` cuts from the ``landed`` files (format, bytes),
+    known before it reads them: one per CSV file, and for a JSONL file one per
+    ``piece_bytes`` (or :data:`MIN_PIECE_BYTES`)."""
+    step = piece_bytes or MIN_PIECE_BYTES
+    return sum(1 + size // step if kind == "jsonl" else 1 for kind, size in landed)
 
 
 def _piece_cost(piece: _Piece) -> int:
@@ -1009,15 +1004,15 @@ def normalize_day(
         if folder.exists():
             shutil.rmtree(folder)
         folder.mkdir(parents=True)
+    landed = [(f.format, os.path.getsize(f.path)) for extract in extracts for f in extract.files]
     if workers is None:
         from sentiment_monitor.processes import worker_count
 
         workers = worker_count(config.scoring.workers)
-        landed = sum(os.path.getsize(f.path) for extract in extracts for f in extract.files)
-        if landed < POOL_MIN_BYTES:
+        if sum(size for _, size in landed) < POOL_MIN_BYTES:
             workers = 1
     # No more workers than pieces (one large CSV file is one piece, normalized in-process).
-    workers = min(workers, _most_pieces(extracts, piece_bytes))
+    workers = min(workers, _most_pieces(landed, piece_bytes))
     # The workers start while the pieces are planned (:func:`_started_pool`).
     pool = _started_pool(workers) if workers > 1 else None
     with pool if pool is not None else contextlib.nullcontext():

@@ -286,10 +286,11 @@ def test_a_part_never_scored_is_an_error_not_a_smaller_day(tmp_path: Path) -> No
         _as_scored(parts, tmp_path / "out", order=[0, 2])
 
 
-def test_great_expectations_imports_without_running_scipy_stats_until_it_is_read() -> None:
+def test_great_expectations_imports_without_running_the_deferred_modules_until_read() -> None:
     """In a fresh interpreter, as a spawned validation worker starts: after the import no part
-    of ``scipy.stats`` has run; an expectation that needs it (KL divergence, which imports it
-    at module level) still gets the real module on first use."""
+    of ``scipy.stats`` or ``altair`` has run; an expectation that needs ``scipy.stats`` (KL
+    divergence, which imports both at module level) still gets the real module on first use,
+    and so does a read of ``altair``."""
     script = """
 import sys
 from sentiment_monitor.validation import import_great_expectations
