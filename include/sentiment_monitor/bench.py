@@ -998,18 +998,17 @@ def targets_line(summary: dict[str, Any], cores: int | None) -> str:
 
     t = summary["targets"]
     base = t["vs_baseline"]
+    asks = f"it asks {base['needs_per_s']:,}/s here, {base['needs_seconds']} s"
+    if base["within_cpu_floor"] is not None:
+        asks += (
+            f", where the night's CPU allows {base['cpu_floor_seconds']} s at best on {cores} cores"
+        )
+        if not base["within_cpu_floor"]:
+            asks += ": only less CPU can meet it"
     parts = [
         f"{TARGET_PER_S:,} mentions/s {said(t['mentions_per_s'])} "
         f"({t['mentions_per_s']['value']:,})",
-        f"{TARGET_VS_BASELINE:g}x the pandas baseline {said(base)} ({base['value']}x; it asks "
-        f"{base['needs_per_s']:,}/s here, {base['needs_seconds']} s"
-        + (
-            ""
-            if base["within_cpu_floor"] is None
-            else f", where the night's CPU allows {base['cpu_floor_seconds']} s at best on "
-            f"{cores} cores" + ("" if base["within_cpu_floor"] else ": only less CPU can meet it")
-        )
-        + ")",
+        f"{TARGET_VS_BASELINE:g}x the pandas baseline {said(base)} ({base['value']}x; {asks})",
         f"peak RSS < {TARGET_PEAK_RSS_MB:,.0f} MB {said(t['peak_rss_mb'])} "
         f"({t['peak_rss_mb']['value']:,.0f})",
         f"scores equal {said(t['score_mismatches'])} ({t['score_mismatches']['value']} mismatches)",
